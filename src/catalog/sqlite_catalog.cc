@@ -1,0 +1,641 @@
+#include "catalog/sqlite_catalog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include "catalog/audit_chain.h"
+#include "catalog/sqlite_connection.h"
+#include "catalog/sqlite_schema.h"
+#include "core/clock.h"
+#include "core/serialize.h"
+
+namespace edl {
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+
+// Idle read connections kept for reuse; more are opened when more threads read at once.
+constexpr size_t kMaxIdleReaders = 8;
+
+// ---- Opening ----
+
+// The 16 bytes every SQLite database file starts with.
+constexpr char kSqliteHeader[] = "SQLite format 3";  // plus its terminating NUL
+
+// Checks, before SQLite touches the file, that `path` is absent, empty, or starts like an SQLite
+// database, so that opening a wrong file (a YAML config, a CSV) cannot modify it.
+Status CheckFileLooksLikeSqlite(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::Ok();  // a new catalog
+    return ErrnoStatus(errno, "open catalog", path);
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (fstat(fd, &info) != 0) return ErrnoStatus(errno, "inspect catalog", path);
+  if (S_ISDIR(info.st_mode)) return InvalidArgument(fmt::format("catalog '{}' is a folder, not a file", path));
+  if (info.st_size == 0) return Status::Ok();  // SQLite treats an empty file as an empty database
+  char header[sizeof(kSqliteHeader)] = {};
+  size_t got = 0;
+  while (got < sizeof(header)) {
+    ssize_t n = read(fd, header + got, sizeof(header) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "read catalog", path);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got != sizeof(header) || std::memcmp(header, kSqliteHeader, sizeof(header)) != 0) {
+    return InvalidArgument(fmt::format("'{}' is not an EDL catalog (not an SQLite database)", path));
+  }
+  return Status::Ok();
+}
+
+// synchronous=FULL: in WAL mode NORMAL can lose the last commits on power loss (the database stays
+// consistent). The catalog's commits are promises to users — an update is complete, a grant is
+// revoked, an audit record exists — and they are few, so one fsync per commit is cheap insurance.
+// foreign_keys is off by default in SQLite and is per connection.
+Status ConfigureWriter(const Connection& db) {
+  RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL", "set synchronous mode"));
+  return db.Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+}
+
+// query_only: a Read transaction cannot write even if the transaction object is misused.
+Status ConfigureReader(const Connection& db) {
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
+  return db.Exec("PRAGMA query_only = ON", "make the connection read-only");
+}
+
+// ---- Rows ----
+
+Result<std::string> SpecJson(const DatasetSpec& spec) {
+  try {
+    return ToJson(spec).dump();
+  } catch (const nlohmann::json::exception& e) {  // e.g. text that is not UTF-8
+    return InvalidArgument(fmt::format("dataset '{}' cannot be stored: {}", spec.name, e.what()));
+  }
+}
+
+constexpr std::string_view kDatasetColumns = "name, spec_json, bucket, generation, created_at, updated_at";
+
+Result<DatasetRecord> ReadDataset(const Connection& db, const Statement& row) {
+  std::string name = row.Text(0);
+  auto damaged = [&](std::string_view why) {
+    return Internal(fmt::format("catalog '{}' is damaged: dataset '{}': {}", db.path(), name, why));
+  };
+  nlohmann::json json = nlohmann::json::parse(row.Text(1), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return damaged("the stored spec is not valid JSON");
+  Result<DatasetSpec> spec = DatasetSpecFromJson(json);
+  if (!spec.ok()) return damaged(spec.status().message());
+  DatasetRecord record;
+  record.spec = std::move(spec).value();
+  record.bucket = row.Text(2);
+  record.generation = row.Int(3);
+  record.created_at = row.Text(4);
+  record.updated_at = row.Text(5);
+  return record;
+}
+
+constexpr std::string_view kGrantSelect =
+    "SELECT g.id, p.kind, p.name, g.role_name, g.granted_by, g.granted_at, g.reason, g.expires_at, "
+    "g.revoked_at, g.revoked_by, g.revoke_reason FROM grants g JOIN principals p ON p.id = g.principal_id";
+
+Result<GrantRecord> ReadGrant(const Statement& row) {
+  GrantRecord grant;
+  grant.id = row.Int(0);
+  ASSIGN_OR_RETURN(grant.principal.kind, ParsePrincipalKind(row.Text(1)));
+  grant.principal.name = row.Text(2);
+  grant.role = row.Text(3);
+  grant.granted_by = row.Text(4);
+  grant.granted_at = row.Text(5);
+  grant.reason = row.Text(6);
+  grant.expires_at = row.OptionalText(7);
+  grant.revoked_at = row.OptionalText(8);
+  grant.revoked_by = row.Text(9);
+  grant.revoke_reason = row.Text(10);
+  return grant;
+}
+
+constexpr std::string_view kAuditColumns = "seq, at, actor, action, target, details_json";
+
+AuditEvent ReadAuditEvent(const Statement& row) {
+  AuditEvent event;
+  event.seq = row.Int(0);
+  event.at = row.Text(1);
+  event.actor = row.Text(2);
+  event.action = row.Text(3);
+  event.target = row.Text(4);
+  event.details_json = row.Text(5);
+  return event;
+}
+
+// ---- Transactions ----
+
+class SqliteTransaction final : public CatalogTransaction {
+ public:
+  SqliteTransaction(const Connection& db, const Clock& clock, bool writable)
+      : db_(db), clock_(clock), writable_(writable) {}
+
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT value FROM settings WHERE key = ?", fmt::format("read setting '{}'", key)));
+    stmt.Bind(key);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(stmt.Text(0));
+  }
+
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    RETURN_IF_ERROR(RequireWrite("PutSetting"));
+    if (key.empty()) return InvalidArgument("setting key is empty");
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("INSERT INTO settings (key, value) VALUES (?, ?) "
+                                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                                 fmt::format("write setting '{}'", key)));
+    return stmt.Bind(key, value).Run();
+  }
+
+  Result<std::vector<BucketRecord>> ListBuckets() override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT name, kind, tier, region FROM buckets ORDER BY name", "list buckets"));
+    std::vector<BucketRecord> buckets;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return buckets;
+      BucketRecord bucket;
+      bucket.name = stmt.Text(0);
+      bucket.drop = stmt.Text(1) == "drop";
+      ASSIGN_OR_RETURN(bucket.tier, ParseTier(stmt.Text(2)));
+      bucket.region = stmt.Text(3);
+      buckets.push_back(std::move(bucket));
+    }
+  }
+
+  Status InsertBucket(const BucketRecord& bucket) override {
+    RETURN_IF_ERROR(RequireWrite("InsertBucket"));
+    if (bucket.name.empty()) return InvalidArgument("bucket name is empty");
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO buckets (name, kind, tier, region, created_at) VALUES (?, ?, ?, ?, ?)",
+                                 fmt::format("insert bucket '{}'", bucket.name)));
+    Status status =
+        stmt.Bind(bucket.name, bucket.drop ? "drop" : "data", TierName(bucket.tier), bucket.region, Now()).Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists(fmt::format("bucket '{}' already exists in the catalog", bucket.name));
+    }
+    return status;
+  }
+
+  Result<std::optional<DatasetRecord>> GetDataset(std::string_view name) override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(fmt::format("SELECT {} FROM datasets WHERE name = ?", kDatasetColumns),
+                                                 fmt::format("read dataset '{}'", name)));
+    stmt.Bind(name);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<DatasetRecord>();
+    ASSIGN_OR_RETURN(DatasetRecord record, ReadDataset(db_, stmt));
+    return std::optional<DatasetRecord>(std::move(record));
+  }
+
+  Result<std::vector<DatasetRecord>> ListDatasets() override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(fmt::format("SELECT {} FROM datasets ORDER BY name", kDatasetColumns),
+                                                 "list datasets"));
+    std::vector<DatasetRecord> datasets;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return datasets;
+      ASSIGN_OR_RETURN(DatasetRecord record, ReadDataset(db_, stmt));
+      datasets.push_back(std::move(record));
+    }
+  }
+
+  Status InsertDataset(const DatasetRecord& dataset) override {
+    RETURN_IF_ERROR(RequireWrite("InsertDataset"));
+    const std::string& name = dataset.spec.name;
+    if (name.empty()) return InvalidArgument("dataset name is empty");
+    ASSIGN_OR_RETURN(std::string spec_json, SpecJson(dataset.spec));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO datasets (name, tier, region, bucket, spec_json, generation, "
+                                 "next_update_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?)",
+                                 fmt::format("insert dataset '{}'", name)));
+    std::string now = Now();
+    Status status =
+        stmt.Bind(name, TierName(dataset.spec.tier), dataset.spec.region, dataset.bucket, spec_json, now, now).Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists(fmt::format("dataset '{}' already exists", name));
+    }
+    return status;
+  }
+
+  Status UpdateDataset(const DatasetRecord& dataset) override {
+    RETURN_IF_ERROR(RequireWrite("UpdateDataset"));
+    const std::string& name = dataset.spec.name;
+    ASSIGN_OR_RETURN(std::string spec_json, SpecJson(dataset.spec));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE datasets SET tier = ?, region = ?, bucket = ?, spec_json = ?, "
+                                                 "generation = generation + 1, updated_at = ? WHERE name = ?",
+                                                 fmt::format("update dataset '{}'", name)));
+    RETURN_IF_ERROR(
+        stmt.Bind(TierName(dataset.spec.tier), dataset.spec.region, dataset.bucket, spec_json, Now(), name).Run());
+    if (db_.Changes() == 0) return NotFound(fmt::format("dataset '{}' does not exist", name));
+    return Status::Ok();
+  }
+
+  Result<int64_t> CountUpdates(std::string_view dataset) override {
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT COUNT(*) FROM updates WHERE dataset_id = ?",
+                                                 fmt::format("count the updates of dataset '{}'", dataset)));
+    stmt.Bind(dataset_id);
+    RETURN_IF_ERROR(stmt.Step().status());
+    return stmt.Int(0);
+  }
+
+  Result<bool> PrincipalExists(const Principal& principal) override {
+    ASSIGN_OR_RETURN(std::optional<int64_t> id, PrincipalId(principal));
+    return id.has_value();
+  }
+
+  Result<bool> EnsurePrincipal(const Principal& principal) override {
+    RETURN_IF_ERROR(RequireWrite("EnsurePrincipal"));
+    if (principal.name.empty()) return InvalidArgument("principal name is empty");
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("INSERT INTO principals (kind, name, created_at) VALUES (?, ?, ?) "
+                                                 "ON CONFLICT (kind, name) DO NOTHING",
+                                                 fmt::format("record principal '{}'", PrincipalRef(principal))));
+    RETURN_IF_ERROR(stmt.Bind(PrincipalKindName(principal.kind), principal.name, Now()).Run());
+    return db_.Changes() == 1;
+  }
+
+  Result<std::vector<Principal>> ListPrincipals() override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT kind, name FROM principals ORDER BY kind, name", "list principals"));
+    std::vector<Principal> principals;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return principals;
+      Principal principal;
+      ASSIGN_OR_RETURN(principal.kind, ParsePrincipalKind(stmt.Text(0)));
+      principal.name = stmt.Text(1);
+      principals.push_back(std::move(principal));
+    }
+  }
+
+  Result<std::vector<RoleRecord>> ListRoles(std::optional<std::string_view> dataset) override {
+    std::string sql =
+        "SELECT r.name, d.name, r.level, r.description FROM roles r LEFT JOIN datasets d ON d.id = r.dataset_id";
+    if (dataset && dataset->empty()) {
+      sql += " WHERE r.dataset_id IS NULL";
+    } else if (dataset) {
+      sql += " WHERE d.name = ?";
+    }
+    sql += " ORDER BY r.name";
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list roles"));
+    if (dataset && !dataset->empty()) stmt.Bind(*dataset);
+    std::vector<RoleRecord> roles;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return roles;
+      RoleRecord role;
+      role.name = stmt.Text(0);
+      role.dataset = stmt.Text(1);  // NULL (instance role) reads as ""
+      ASSIGN_OR_RETURN(role.level, ParseAccessLevel(stmt.Text(2)));
+      role.description = stmt.Text(3);
+      roles.push_back(std::move(role));
+    }
+  }
+
+  Status InsertRole(const RoleRecord& role) override {
+    RETURN_IF_ERROR(RequireWrite("InsertRole"));
+    if (role.name.empty()) return InvalidArgument("role name is empty");
+    std::optional<int64_t> dataset_id;
+    if (!role.dataset.empty()) {
+      ASSIGN_OR_RETURN(dataset_id, RequireDatasetId(role.dataset));
+    }
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("INSERT INTO roles (name, dataset_id, level, description, created_at) "
+                                                 "VALUES (?, ?, ?, ?, ?)",
+                                                 fmt::format("insert role '{}'", role.name)));
+    Status status = stmt.Bind(role.name, dataset_id, AccessLevelName(role.level), role.description, Now()).Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists(fmt::format("role '{}' already exists", role.name));
+    }
+    return status;
+  }
+
+  Result<std::vector<GrantRecord>> ListGrants(const GrantFilter& filter) override {
+    std::string sql(kGrantSelect);
+    std::vector<std::string> params;
+    if (filter.dataset) {
+      sql += " JOIN roles r ON r.name = g.role_name JOIN datasets d ON d.id = r.dataset_id";
+    }
+    sql += " WHERE 1 = 1";
+    if (filter.role) {
+      sql += " AND g.role_name = ?";
+      params.push_back(*filter.role);
+    }
+    if (filter.principal) {
+      sql += " AND p.kind = ? AND p.name = ?";
+      params.emplace_back(PrincipalKindName(filter.principal->kind));
+      params.push_back(filter.principal->name);
+    }
+    if (filter.dataset) {
+      sql += " AND d.name = ?";
+      params.push_back(*filter.dataset);
+    }
+    if (!filter.include_revoked) sql += " AND g.revoked_at IS NULL";
+    sql += " ORDER BY g.id";
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list grants"));
+    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 1), params[i]);
+    std::vector<GrantRecord> grants;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return grants;
+      ASSIGN_OR_RETURN(GrantRecord grant, ReadGrant(stmt));
+      grants.push_back(std::move(grant));
+    }
+  }
+
+  Result<int64_t> InsertGrant(const GrantRecord& grant) override {
+    RETURN_IF_ERROR(RequireWrite("InsertGrant"));
+    std::string principal_ref = PrincipalRef(grant.principal);
+    ASSIGN_OR_RETURN(std::optional<int64_t> principal_id, PrincipalId(grant.principal));
+    if (!principal_id) {
+      return NotFound(
+          fmt::format("cannot grant role '{}' to '{}': the principal does not exist", grant.role, principal_ref));
+    }
+    ASSIGN_OR_RETURN(Statement role,
+                     db_.Prepare("SELECT 1 FROM roles WHERE name = ?", fmt::format("look up role '{}'", grant.role)));
+    role.Bind(grant.role);
+    ASSIGN_OR_RETURN(bool role_exists, role.Step());
+    if (!role_exists) {
+      return NotFound(
+          fmt::format("cannot grant role '{}' to '{}': the role does not exist", grant.role, principal_ref));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO grants (principal_id, role_name, granted_by, granted_at, reason, "
+                                 "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                 fmt::format("grant role '{}' to '{}'", grant.role, principal_ref)));
+    RETURN_IF_ERROR(stmt.Bind(*principal_id, grant.role, grant.granted_by,
+                              grant.granted_at.empty() ? Now() : grant.granted_at, grant.reason, grant.expires_at)
+                        .Run());
+    return db_.LastInsertRowId();
+  }
+
+  Status RevokeGrant(int64_t grant_id, std::string_view revoked_by, std::string_view reason) override {
+    RETURN_IF_ERROR(RequireWrite("RevokeGrant"));
+    ASSIGN_OR_RETURN(Statement find, db_.Prepare("SELECT revoked_at, revoked_by FROM grants WHERE id = ?",
+                                                 fmt::format("look up grant {}", grant_id)));
+    find.Bind(grant_id);
+    ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) return NotFound(fmt::format("grant {} does not exist", grant_id));
+    if (!find.IsNull(0)) {
+      return Conflict(fmt::format("grant {} was already revoked at {} by '{}'", grant_id, find.Text(0), find.Text(1)));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
+                                 fmt::format("revoke grant {}", grant_id)));
+    return stmt.Bind(Now(), revoked_by, reason, grant_id).Run();
+  }
+
+  Result<int64_t> AppendAudit(const AuditEvent& event) override {
+    RETURN_IF_ERROR(RequireWrite("AppendAudit"));
+    if (event.actor.empty() || event.action.empty()) {
+      return InvalidArgument("audit event needs an actor and an action");
+    }
+    AuditEvent stored = event;
+    if (stored.at.empty()) stored.at = Now();
+    if (stored.details_json.empty()) stored.details_json = "{}";
+    if (!nlohmann::json::accept(stored.details_json)) {
+      return InvalidArgument(
+          fmt::format("audit event '{}' on '{}': details are not valid JSON", stored.action, stored.target));
+    }
+    ASSIGN_OR_RETURN(Statement last,
+                     db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
+    ASSIGN_OR_RETURN(bool has_last, last.Step());
+    std::string prev_hash = has_last ? last.Text(1) : std::string(kAuditGenesisHash);
+    stored.seq = has_last ? last.Int(0) + 1 : 1;
+    ASSIGN_OR_RETURN(std::string hash, AuditHash(prev_hash, stored));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, prev_hash, hash) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 fmt::format("append audit event '{}' on '{}'", stored.action, stored.target)));
+    RETURN_IF_ERROR(stmt.Bind(stored.seq, stored.at, stored.actor, stored.action, stored.target, stored.details_json,
+                              prev_hash, hash)
+                        .Run());
+    return stored.seq;
+  }
+
+  Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) override {
+    if (query.limit < 0) return InvalidArgument(fmt::format("audit query limit {} is negative", query.limit));
+    std::string sql = fmt::format("SELECT {} FROM audit WHERE seq > ?", kAuditColumns);
+    if (query.target) sql += " AND target = ?";
+    sql += " ORDER BY seq LIMIT ?";
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list audit events"));
+    if (query.target) {
+      stmt.Bind(query.after_seq, *query.target, query.limit);
+    } else {
+      stmt.Bind(query.after_seq, query.limit);
+    }
+    std::vector<AuditEvent> events;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return events;
+      events.push_back(ReadAuditEvent(stmt));
+    }
+  }
+
+  Status VerifyAudit() override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare(fmt::format("SELECT {}, prev_hash, hash FROM audit ORDER BY seq", kAuditColumns),
+                                 "read the audit log"));
+    std::string expected_prev(kAuditGenesisHash);
+    int64_t expected_seq = 1;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      AuditEvent event = ReadAuditEvent(stmt);
+      if (event.seq != expected_seq) {
+        return Internal(fmt::format("audit log broken at seq {}: the event is missing (the next stored one is {})",
+                                    expected_seq, event.seq));
+      }
+      if (stmt.Text(6) != expected_prev) {
+        return Internal(fmt::format("audit log broken at seq {}: prev_hash does not match the hash of seq {}",
+                                    event.seq, event.seq - 1));
+      }
+      ASSIGN_OR_RETURN(std::string hash, AuditHash(expected_prev, event));
+      std::string stored_hash = stmt.Text(7);
+      if (hash != stored_hash) {
+        return Internal(
+            fmt::format("audit log broken at seq {}: the stored hash does not match the event's contents", event.seq));
+      }
+      expected_prev = std::move(stored_hash);
+      ++expected_seq;
+    }
+  }
+
+ private:
+  Status RequireWrite(std::string_view operation) const {
+    if (writable_) return Status::Ok();
+    return Internal(fmt::format("{} needs a write transaction but was called inside Catalog::Read", operation));
+  }
+
+  std::string Now() const { return FormatTimestamp(clock_.Now()); }
+
+  Result<int64_t> RequireDatasetId(std::string_view name) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT id FROM datasets WHERE name = ?", fmt::format("look up dataset '{}'", name)));
+    stmt.Bind(name);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return NotFound(fmt::format("dataset '{}' does not exist", name));
+    return stmt.Int(0);
+  }
+
+  Result<std::optional<int64_t>> PrincipalId(const Principal& principal) {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT id FROM principals WHERE kind = ? AND name = ?",
+                                                 fmt::format("look up principal '{}'", PrincipalRef(principal))));
+    stmt.Bind(PrincipalKindName(principal.kind), principal.name);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(stmt.Int(0));
+  }
+
+  const Connection& db_;
+  const Clock& clock_;
+  const bool writable_;
+};
+
+}  // namespace
+
+// ---- SqliteCatalog ----
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::filesystem::path& path, const Clock& clock,
+                                                           const SqliteCatalogOptions& options) {
+  if (path.empty()) return InvalidArgument("catalog path is empty");
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) return ErrnoStatus(error.value(), "resolve catalog path", path.string());
+  absolute = absolute.lexically_normal();
+  std::string file = absolute.string();
+
+  std::filesystem::path folder = absolute.parent_path();
+  struct stat info {};
+  if (stat(folder.c_str(), &info) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return NotFound(fmt::format("cannot open catalog '{}': folder '{}' does not exist", file, folder.string()));
+    }
+    return ErrnoStatus(errno, "inspect catalog folder", folder.string());
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return NotFound(fmt::format("cannot open catalog '{}': '{}' is not a folder", file, folder.string()));
+  }
+  RETURN_IF_ERROR(CheckFileLooksLikeSqlite(file));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
+                   Connection::Open(file, Connection::Mode::kReadWriteCreate, options.busy_timeout));
+  // Recognise the database before changing anything: even switching to WAL rewrites the header of
+  // a database that may belong to someone else, or that a newer EDL manages.
+  {
+    ASSIGN_OR_RETURN(sqlite::Transaction look, sqlite::Transaction::Begin(*writer, sqlite::Transaction::Kind::kDeferred,
+                                                                          "recognise the catalog"));
+    RETURN_IF_ERROR(ReadSchemaVersion(*writer).status());
+  }
+  ASSIGN_OR_RETURN(std::string journal_mode,
+                   writer->QueryText("PRAGMA journal_mode = WAL", "switch to write-ahead logging"));
+  if (journal_mode != "wal") {
+    return Unavailable(fmt::format(
+        "catalog '{}' cannot use write-ahead logging (journal mode stays '{}'); SQLite catalogs need a local "
+        "file system",
+        file, journal_mode));
+  }
+  RETURN_IF_ERROR(ConfigureWriter(*writer));
+  ASSIGN_OR_RETURN(int version, MigrateSchema(*writer, clock));
+  return std::make_unique<SqliteCatalog>(Key(), file, clock, options, std::move(writer), version);
+}
+
+SqliteCatalog::SqliteCatalog(Key, std::string path, const Clock& clock, const SqliteCatalogOptions& options,
+                             std::unique_ptr<sqlite::Connection> writer, int schema_version)
+    : path_(std::move(path)),
+      clock_(clock),
+      options_(options),
+      schema_version_(schema_version),
+      writer_(std::move(writer)) {}
+
+SqliteCatalog::~SqliteCatalog() = default;
+
+Status SqliteCatalog::Run(const sqlite::Connection& connection, bool write,
+                          const std::function<Status(CatalogTransaction&)>& fn) {
+  std::string_view what = write ? "write" : "read";
+  ASSIGN_OR_RETURN(sqlite::Transaction txn,
+                   sqlite::Transaction::Begin(
+                       connection, write ? sqlite::Transaction::Kind::kImmediate : sqlite::Transaction::Kind::kDeferred,
+                       write ? "write to the catalog" : "read the catalog"));
+  SqliteTransaction transaction(connection, clock_, write);
+  Status status;
+  // The callback is the caller's code; an exception from it must still end the transaction.
+  try {
+    status = fn(transaction);
+  } catch (const std::exception& e) {
+    status = Internal(fmt::format("catalog {} transaction aborted by an exception: {}", what, e.what()));
+  } catch (...) {
+    status = Internal(fmt::format("catalog {} transaction aborted by an unknown exception", what));
+  }
+  if (!status.ok()) {
+    txn.Rollback().IgnoreError();  // the callback's error is the one to report
+    return status;
+  }
+  return txn.Commit();
+}
+
+Status SqliteCatalog::Write(const std::function<Status(CatalogTransaction&)>& fn) {
+  if (writer_thread_.load() == std::this_thread::get_id()) {
+    return Internal(
+        fmt::format("Catalog::Write on '{}' called inside another Write on the same thread; nested "
+                    "write transactions are not supported",
+                    path_));
+  }
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  writer_thread_.store(std::this_thread::get_id());
+  struct ClearWriterThread {
+    std::atomic<std::thread::id>& id;
+    ~ClearWriterThread() { id.store(std::thread::id()); }
+  } clear{writer_thread_};
+  if (writer_->InTransaction()) {  // a failed rollback left one open
+    RETURN_IF_ERROR(writer_->Exec("ROLLBACK", "end an abandoned transaction"));
+  }
+  return Run(*writer_, /*write=*/true, fn);
+}
+
+Status SqliteCatalog::Read(const std::function<Status(CatalogTransaction&)>& fn) {
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> reader, AcquireReader());
+  Status status = Run(*reader, /*write=*/false, fn);
+  ReleaseReader(std::move(reader));
+  return status;
+}
+
+Result<std::unique_ptr<sqlite::Connection>> SqliteCatalog::AcquireReader() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<sqlite::Connection> reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return reader;
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> reader,
+                   Connection::Open(path_, Connection::Mode::kReadWrite, options_.busy_timeout));
+  RETURN_IF_ERROR(ConfigureReader(*reader));
+  return reader;
+}
+
+void SqliteCatalog::ReleaseReader(std::unique_ptr<sqlite::Connection> reader) {
+  if (reader->InTransaction()) return;  // a failed rollback: drop the connection
+  std::lock_guard<std::mutex> lock(readers_mutex_);
+  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(reader));
+}
+
+}  // namespace edl

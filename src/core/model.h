@@ -1,0 +1,205 @@
+// EDL's domain types (design.md §2, §9): the instance configuration, dataset specifications and the
+// records the catalog keeps. Plain value types with no behaviour beyond naming; validation of files
+// lives in core/config.h. Not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace edl {
+
+// Ordered by risk: internal < restricted < sensitive.
+enum class Tier { kInternal = 0, kRestricted = 1, kSensitive = 2 };
+inline constexpr Tier kAllTiers[] = {Tier::kInternal, Tier::kRestricted, Tier::kSensitive};
+std::string_view TierName(Tier tier);
+Result<Tier> ParseTier(std::string_view text);
+
+enum class UpdateKind { kSnapshot, kDelta };
+std::string_view UpdateKindName(UpdateKind kind);
+Result<UpdateKind> ParseUpdateKind(std::string_view text);
+
+enum class AccessLevel { kRead, kWrite, kAdmin };
+std::string_view AccessLevelName(AccessLevel level);
+Result<AccessLevel> ParseAccessLevel(std::string_view text);
+
+enum class PrincipalKind { kUser, kGroup, kService };
+std::string_view PrincipalKindName(PrincipalKind kind);
+Result<PrincipalKind> ParsePrincipalKind(std::string_view text);
+
+enum class SchemaChangePolicy { kAllow, kWarn, kFail };
+std::string_view SchemaChangePolicyName(SchemaChangePolicy policy);
+Result<SchemaChangePolicy> ParseSchemaChangePolicy(std::string_view text);
+
+// ---- Instance configuration (edl.yaml) ----
+
+struct StorageConfig {
+  std::string backend = "local";  // "local" (an "s3" backend comes later)
+  std::string root;               // local: absolute storage root folder
+};
+
+struct CatalogConfig {
+  std::string url;  // "sqlite:/abs/path/catalog.db"
+};
+
+struct ServerConfig {
+  std::string http = "127.0.0.1:8080";
+  std::string pg = "127.0.0.1:5433";
+  std::string s3 = "127.0.0.1:9000";
+};
+
+struct EngineConfig {
+  int64_t memory_limit_bytes = 4LL << 30;
+  int threads = 2;
+};
+
+struct InstanceConfig {
+  std::string source_file;  // where it was read from, for messages
+  std::string instance;
+  std::string bucket_prefix = "datalake";
+  std::vector<std::string> regions;
+  std::string default_region;
+  StorageConfig storage;
+  CatalogConfig catalog;
+  ServerConfig server;
+  EngineConfig engine;
+};
+
+// ---- Dataset specification (dataset YAML file) ----
+
+struct Principal {
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::string name;
+  bool operator==(const Principal&) const = default;
+};
+std::string PrincipalRef(const Principal& principal);  // "user:alice", "group:finance"
+Result<Principal> ParsePrincipalRef(std::string_view text);
+
+struct DatasetPolicy {
+  std::string classification;
+  bool contains_pii = false;
+  std::optional<int64_t> retention_days;
+  std::vector<std::string> allowed_purposes;
+  std::string legal_basis;
+  std::optional<int64_t> max_grant_days;
+  bool operator==(const DatasetPolicy&) const = default;
+};
+
+struct UpdateConvention {
+  UpdateKind kind = UpdateKind::kSnapshot;
+  std::vector<std::string> keys;  // delta only
+  std::string op_column;          // delta only
+  std::string order_by;           // optional
+  bool operator==(const UpdateConvention&) const = default;
+};
+
+// Overrides for reading raw files; unset fields are sniffed.
+struct FormatOptions {
+  std::string type;  // csv | tsv | json | parquet; empty: by extension
+  std::optional<std::string> delimiter;
+  std::optional<std::string> quote;
+  std::optional<std::string> escape;
+  std::optional<bool> header;
+  std::vector<std::string> null_strings;
+  std::optional<std::string> date_format;
+  std::optional<std::string> timestamp_format;
+  std::map<std::string, std::string> column_types;  // column -> DuckDB type
+  bool operator==(const FormatOptions&) const = default;
+};
+
+struct QcCheck {
+  std::string check;  // not_null | unique | accepted_values | range | regex | row_count | sql
+  std::vector<std::string> columns;
+  std::vector<std::string> values;  // accepted_values
+  std::optional<double> min;
+  std::optional<double> max;
+  std::string pattern;  // regex
+  std::string sql;      // sql: a query returning failing rows
+  bool operator==(const QcCheck&) const = default;
+};
+
+struct DeclaredGrant {
+  Principal principal;
+  AccessLevel level = AccessLevel::kRead;
+  bool operator==(const DeclaredGrant&) const = default;
+};
+
+struct Trigger {
+  std::string pipeline;
+  bool operator==(const Trigger&) const = default;
+};
+
+struct DatasetSpec {
+  std::string name;
+  Tier tier = Tier::kInternal;
+  std::string region;
+  std::string description;
+  std::vector<std::string> owners;
+  DatasetPolicy policy;
+  UpdateConvention updates;
+  FormatOptions format;
+  SchemaChangePolicy schema_changes = SchemaChangePolicy::kWarn;
+  std::vector<QcCheck> qc;
+  std::vector<DeclaredGrant> grants;
+  std::vector<Trigger> triggers;
+  bool require_conversion = false;  // every raw file must convert to Parquet
+  bool operator==(const DatasetSpec&) const = default;
+};
+
+// The three roles every dataset gets: "<dataset>:read", ":write", ":admin".
+std::string DatasetRoleName(std::string_view dataset, AccessLevel level);
+inline constexpr std::string_view kInternalReadRole = "internal-read";
+inline constexpr std::string_view kEmployeesGroup = "employees";
+
+// ---- Catalog records ----
+
+struct DatasetRecord {
+  DatasetSpec spec;
+  std::string bucket;
+  int64_t generation = 0;  // bumped on every change of the spec
+  std::string created_at;  // RFC 3339 UTC
+  std::string updated_at;
+};
+
+struct BucketRecord {
+  std::string name;
+  bool drop = false;
+  Tier tier = Tier::kInternal;
+  std::string region;
+};
+
+struct RoleRecord {
+  std::string name;
+  std::string dataset;  // empty for instance roles
+  AccessLevel level = AccessLevel::kRead;
+  std::string description;
+};
+
+struct GrantRecord {
+  int64_t id = 0;
+  Principal principal;
+  std::string role;
+  std::string granted_by;
+  std::string granted_at;
+  std::string reason;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> revoked_at;
+  std::string revoked_by;
+  std::string revoke_reason;
+};
+
+struct AuditEvent {
+  int64_t seq = 0;          // assigned by the catalog
+  std::string at;           // assigned by the catalog when empty
+  std::string actor;        // "user:alice", "system"
+  std::string action;       // e.g. "dataset.create", "dataset.update", "grant.add"
+  std::string target;       // e.g. "dataset:sales-orders"
+  std::string details_json; // old and new values
+};
+
+}  // namespace edl

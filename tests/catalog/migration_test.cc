@@ -1,0 +1,195 @@
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "catalog/sqlite_catalog.h"
+#include "catalog/sqlite_schema.h"
+#include "catalog_test_support.h"
+#include "testing/temp_dir.h"
+
+namespace edl {
+namespace {
+
+using edl::testing::FixedClock;
+using edl::testing::RawExec;
+using edl::testing::RawQuery;
+using edl::testing::ReadFile;
+using edl::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr const char* kTables[] = {"settings",      "buckets", "datasets", "updates", "files", "principals",
+                                   "group_members", "roles",   "grants",   "jobs",    "audit", "schema_migrations"};
+
+TEST(Migration, ListIsNumberedUpToTheSchemaVersion) {
+  std::span<const CatalogMigration> migrations = CatalogMigrations();
+  ASSERT_EQ(migrations.size(), static_cast<size_t>(kCatalogSchemaVersion));
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1));
+    EXPECT_FALSE(migrations[i].description.empty());
+  }
+}
+
+TEST(Migration, CreatesTheSchemaInAFreshFile) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  {
+    Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
+    EXPECT_EQ((*catalog)->Describe(), "sqlite:" + file.string());
+  }
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 1"), clock.NowText());
+  for (const char* table : kTables) {
+    EXPECT_EQ(RawQuery(file, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
+                                 table + "'"),
+              "1")
+        << table;
+  }
+  EXPECT_EQ(RawQuery(file, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(RawQuery(file, "PRAGMA application_id"), std::to_string(kSqliteCatalogApplicationId));
+}
+
+TEST(Migration, ReopeningAtTheSameVersionChangesNothing) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  {
+    auto catalog = SqliteCatalog::Open(file, clock);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    ASSERT_OK((*catalog)->Write([](CatalogTransaction& txn) { return txn.PutSetting("instance", "dev01"); }));
+  }
+  std::string schema = RawQuery(file, "SELECT group_concat(sql, ';') FROM sqlite_master");
+  std::string applied_at = RawQuery(file, "SELECT applied_at FROM schema_migrations");
+  clock.Advance(std::chrono::hours(24));
+  auto catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations"), applied_at);
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
+  auto instance =
+      edl::testing::ReadValue(**catalog, [](CatalogTransaction& txn) { return txn.GetSetting("instance"); });
+  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+  EXPECT_EQ(*instance, std::optional<std::string>("dev01"));
+}
+
+TEST(Migration, RefusesACatalogFromANewerEdl) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  ASSERT_TRUE(SqliteCatalog::Open(file, clock).ok());
+  RawExec(file, "INSERT INTO schema_migrations (version, applied_at) VALUES (7, '2030-01-01T00:00:00.000Z')");
+  std::string before = ReadFile(file);
+
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_EQ(catalog.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(catalog.status().message(), "catalog '" + file.string() +
+                                            "' is at schema version 7, newer than this EDL build knows (1); "
+                                            "upgrade EDL");
+  EXPECT_EQ(ReadFile(file), before);
+  EXPECT_EQ(RawQuery(file, "SELECT MAX(version) FROM schema_migrations"), "7");
+}
+
+TEST(Migration, ConcurrentOpenersOfAFreshFileAllSucceed) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  constexpr int kOpeners = 6;
+  std::vector<Status> results(kOpeners);
+  std::vector<std::thread> threads;
+  threads.reserve(kOpeners);
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] { results[i] = SqliteCatalog::Open(file, clock).status(); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const Status& status : results) EXPECT_OK(status);
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), "1");
+}
+
+TEST(SqliteCatalog, RefusesAFileThatIsNotADatabase) {
+  TempDir dir;
+  FixedClock clock;
+  const std::string content = "instance: dev01\nbucket_prefix: datalake\n";
+  std::filesystem::path file = dir.WriteFile("catalog.db", content);
+
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_EQ(catalog.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog.status().message(), "'" + file.string() + "' is not an EDL catalog (not an SQLite database)");
+  EXPECT_EQ(ReadFile(file), content);
+  EXPECT_EQ(edl::testing::ListFolder(dir.path()), "catalog.db");  // no -wal or -shm either
+}
+
+TEST(SqliteCatalog, RefusesADatabaseOfAnotherProgram) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "people.db";
+  RawExec(file, "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada');");
+  std::string before = ReadFile(file);
+
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_EQ(catalog.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(catalog.status().message(), HasSubstr("'" + file.string() + "' is not an EDL catalog"));
+  EXPECT_THAT(catalog.status().message(), HasSubstr("people"));
+  EXPECT_EQ(ReadFile(file), before);
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(name) FROM sqlite_master"), "people");
+  EXPECT_EQ(RawQuery(file, "PRAGMA journal_mode"), "delete");
+}
+
+TEST(SqliteCatalog, RefusesADatabaseMarkedByAnotherApplication) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "other.db";
+  RawExec(file, "PRAGMA application_id = 42;");
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  EXPECT_EQ(catalog.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(catalog.status().message(), HasSubstr("another application"));
+}
+
+TEST(SqliteCatalog, RefusesAMissingFolder) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "missing" / "catalog.db";
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_EQ(catalog.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(catalog.status().message(), HasSubstr("'" + file.string() + "'"));
+  EXPECT_THAT(catalog.status().message(),
+              HasSubstr("folder '" + (dir.path() / "missing").string() + "' does not exist"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "missing"));
+}
+
+TEST(SqliteCatalog, RefusesAFolderAsTheCatalogFile) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::create_directory(dir.path() / "catalog.db");
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(dir.path() / "catalog.db", clock);
+  EXPECT_EQ(catalog.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(catalog.status().message(), HasSubstr("is a folder"));
+}
+
+TEST(SqliteCatalog, TurnsAnEmptyFileIntoACatalog) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.WriteFile("catalog.db", "");
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
+}
+
+TEST(SqliteCatalog, ResolvesRelativePaths) {
+  FixedClock clock;
+  Result<std::unique_ptr<SqliteCatalog>> catalog = SqliteCatalog::Open("no-such-folder/catalog.db", clock);
+  EXPECT_EQ(catalog.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(catalog.status().message(),
+              HasSubstr("'" + (std::filesystem::current_path() / "no-such-folder/catalog.db").string() + "'"));
+}
+
+}  // namespace
+}  // namespace edl
