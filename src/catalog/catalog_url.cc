@@ -9,16 +9,6 @@ constexpr std::string_view kSupported = "supported: sqlite:PATH, e.g. sqlite:./e
 
 }  // namespace
 
-std::string RedactCatalogUrl(std::string_view url) {
-  std::string_view rest = url.substr(0, url.find_first_of("?#"));
-  size_t authority = rest.find("://");
-  if (authority == std::string_view::npos) return std::string(rest);
-  authority += 3;
-  // The last '@' ends the user information even when an unencoded password contains '/' or '@'.
-  size_t at = rest.rfind('@');
-  if (at == std::string_view::npos || at < authority) return std::string(rest);
-  return std::string(rest.substr(0, authority)) + std::string(rest.substr(at + 1));
-}
 
 Result<CatalogUrl> ParseCatalogUrl(std::string_view url) {
   size_t colon = url.find(':');

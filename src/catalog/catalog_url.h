@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/config.h"
 #include "core/status.h"
 
 namespace edl {
@@ -18,8 +19,6 @@ struct CatalogUrl {
 // scheme and what is supported; messages never contain credentials from the URL.
 Result<CatalogUrl> ParseCatalogUrl(std::string_view url);
 
-// The URL without "user:password@" and without a "?query" (which may carry a password), for
-// messages and logs: "postgresql://bob:secret@db:5432/edl?sslmode=require" -> "postgresql://db:5432/edl".
-std::string RedactCatalogUrl(std::string_view url);
+// RedactCatalogUrl lives in core/config.h (core prints configs too).
 
 }  // namespace edl

@@ -27,6 +27,11 @@ Result<DatasetSpec> LoadDatasetSpec(const std::filesystem::path& path, const Ins
 Result<DatasetSpec> ParseDatasetSpec(std::string_view yaml, std::string_view file_name,
                                      const InstanceConfig& instance);
 
+// The URL without "user:password@" and without a "?query" (which may carry a password), for
+// messages, logs and output: "postgresql://bob:secret@db:5432/edl?sslmode=require" ->
+// "postgresql://db:5432/edl".
+std::string RedactCatalogUrl(std::string_view url);
+
 // "4GB", "512MiB", "1.5GB", "1000000" -> bytes.
 Result<int64_t> ParseByteSize(std::string_view text);
 

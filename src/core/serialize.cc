@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
+
 namespace edl {
 namespace {
 
@@ -228,7 +230,7 @@ json ToJson(const InstanceConfig& config) {
           {"regions", config.regions},
           {"default_region", config.default_region},
           {"storage", {{"backend", config.storage.backend}, {"root", config.storage.root}}},
-          {"catalog", {{"url", config.catalog.url}}},
+          {"catalog", {{"url", RedactCatalogUrl(config.catalog.url)}}},
           {"server", {{"http", config.server.http}, {"pg", config.server.pg}, {"s3", config.server.s3}}},
           {"engine", {{"memory_limit_bytes", config.engine.memory_limit_bytes}, {"threads", config.engine.threads}}}};
 }

@@ -3,7 +3,6 @@
 // another program would touch it). Not synchronized unless stated.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -17,35 +16,9 @@
 #include "core/clock.h"
 #include "core/model.h"
 #include "core/status.h"
-
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                                                    \
-  do {                                                                     \
-    const ::edl::Status& edl_assert_status_ = (expr);                      \
-    ASSERT_TRUE(edl_assert_status_.ok()) << edl_assert_status_.ToString(); \
-  } while (0)
-#endif
-#ifndef EXPECT_OK
-#define EXPECT_OK(expr)                                                    \
-  do {                                                                     \
-    const ::edl::Status& edl_expect_status_ = (expr);                      \
-    EXPECT_TRUE(edl_expect_status_.ok()) << edl_expect_status_.ToString(); \
-  } while (0)
-#endif
+#include "testing/status_testing.h"
 
 namespace edl::testing {
-
-// Starts at 2026-01-02T03:04:05.678Z and moves only when told. Thread-safe.
-class FixedClock final : public Clock {
- public:
-  FixedClock();
-  std::chrono::system_clock::time_point Now() const override { return now_.load(); }
-  void Advance(std::chrono::milliseconds step) { now_.store(now_.load() + step); }
-  std::string NowText() const { return FormatTimestamp(Now()); }
-
- private:
-  std::atomic<std::chrono::system_clock::time_point> now_;
-};
 
 // A valid spec in which every field differs from its default, to prove round trips lose nothing.
 DatasetSpec FullSpec(std::string name);

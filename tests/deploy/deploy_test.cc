@@ -11,46 +11,15 @@
 #include "core/config.h"
 #include "deploy/inventory.h"
 #include "lake/lake.h"
+#include "storage/fault_injecting_object_store.h"
 #include "storage/object_store.h"
+#include "testing/status_testing.h"
 #include "testing/temp_dir.h"
 
 namespace edl {
 namespace {
 
 using ::testing::HasSubstr;
-
-class FixedClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
-  }
-};
-
-// Fails every write after the first `allowed` ones; forwards everything else.
-class FailingWritesStore final : public ObjectStore {
- public:
-  FailingWritesStore(ObjectStore& inner, int allowed) : inner_(inner), allowed_(allowed) {}
-  Status CreateBucket(std::string_view b) override { return inner_.CreateBucket(b); }
-  Result<bool> BucketExists(std::string_view b) override { return inner_.BucketExists(b); }
-  Result<std::vector<std::string>> ListBuckets() override { return inner_.ListBuckets(); }
-  Result<std::unique_ptr<ObjectWriter>> Put(std::string_view b, std::string_view k) override {
-    if (allowed_-- <= 0) return Unavailable("injected: disk full");
-    return inner_.Put(b, k);
-  }
-  Result<std::unique_ptr<ObjectReader>> Get(std::string_view b, std::string_view k) override { return inner_.Get(b, k); }
-  Result<ObjectInfo> Head(std::string_view b, std::string_view k) override { return inner_.Head(b, k); }
-  Result<ListPage> List(std::string_view b, const ListOptions& o) override { return inner_.List(b, o); }
-  Status Delete(std::string_view b, std::string_view k) override { return inner_.Delete(b, k); }
-  Status Seal(std::string_view b, std::string_view p) override { return inner_.Seal(b, p); }
-  Result<bool> IsSealed(std::string_view b, std::string_view k) override { return inner_.IsSealed(b, k); }
-  std::optional<std::filesystem::path> LocalPath(std::string_view b, std::string_view k) const override {
-    return inner_.LocalPath(b, k);
-  }
-
- private:
-  ObjectStore& inner_;
-  int allowed_;
-};
 
 class DeployTest : public ::testing::Test {
  protected:
@@ -87,7 +56,7 @@ class DeployTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FixedClock clock_;
+  testing::FixedClock clock_;
   InstanceConfig config_;
   std::unique_ptr<Lake> lake_;
 };
@@ -200,7 +169,8 @@ TEST_F(DeployTest, RegionChangeWithUpdatesIsRefused) {
 TEST_F(DeployTest, FailedStorageWriteLeavesCatalogUnchanged) {
   ASSERT_TRUE(MakeDeployer().ApplyInstance().ok());
   size_t audit_events = Audit().size();
-  FailingWritesStore failing(*lake_->store, 0);
+  testing::FaultInjectingObjectStore failing(*lake_->store);
+  failing.FailNth(testing::StoreOperation::kPut, 1, Unavailable("injected: disk full"));
   Deployer deployer(config_, lake_->catalog.get(), &failing, "local:test");
   auto result = deployer.ApplyDataset(Spec(kOrders), "ds.yaml");
   ASSERT_FALSE(result.ok());
