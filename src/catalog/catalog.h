@@ -72,6 +72,33 @@ class CatalogTransaction {
   // Revocation is an event: the row stays with revoked_at/by/reason set. Conflict if already revoked.
   virtual Status RevokeGrant(int64_t grant_id, std::string_view revoked_by, std::string_view reason) = 0;
 
+  // ---- Updates (design.md §6). Numbers are reserved from datasets.next_update_number, so a
+  // number is never reused, even after a failed update.
+  // Reserves the next number and records the update as staging, leased to `lease_owner` until
+  // `lease_expires_at`. NotFound for an unknown dataset.
+  virtual Result<int64_t> ReserveUpdate(std::string_view dataset, UpdateKind kind, std::string_view created_by,
+                                        std::string_view lease_owner, std::string_view lease_expires_at) = 0;
+  // Extends a staging update's lease; Conflict if the update is no longer staging.
+  virtual Status RenewUpdateLease(std::string_view dataset, int64_t number, std::string_view lease_expires_at) = 0;
+  // staging -> complete with its metadata and files; Conflict unless staging.
+  virtual Status CompleteUpdate(std::string_view dataset, int64_t number, std::string_view metadata_json,
+                                const std::vector<UpdateFile>& files) = 0;
+  // staging -> failed with the reason (and whatever metadata was gathered); Conflict unless staging.
+  virtual Status FailUpdate(std::string_view dataset, int64_t number, std::string_view reason,
+                            std::string_view metadata_json) = 0;
+  // Records that garbage collection removed a failed update's files.
+  virtual Status MarkUpdateFilesRemoved(std::string_view dataset, int64_t number) = 0;
+  virtual Result<std::optional<UpdateRecord>> GetUpdate(std::string_view dataset, int64_t number) = 0;
+  // Every update of the dataset, by number.
+  virtual Result<std::vector<UpdateRecord>> ListUpdates(std::string_view dataset) = 0;
+  // Updates of every dataset in `state`, oldest first (recovery, garbage collection).
+  virtual Result<std::vector<UpdateRecord>> ListUpdatesInState(UpdateState state) = 0;
+  virtual Result<std::vector<UpdateFile>> ListUpdateFiles(std::string_view dataset, int64_t number) = 0;
+
+  // Pending trigger events (consumed by the pipeline runner in a later issue).
+  virtual Status InsertTriggerEvent(std::string_view dataset, int64_t update_number, std::string_view pipeline) = 0;
+  virtual Result<std::vector<TriggerEvent>> ListTriggerEvents(std::optional<std::string_view> dataset) = 0;
+
   // Appends to the hash-chained audit log; assigns seq and `at` (when empty). Returns seq.
   virtual Result<int64_t> AppendAudit(const AuditEvent& event) = 0;
   virtual Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) = 0;
@@ -97,7 +124,7 @@ class Catalog {
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails
 // with a message saying the catalog was written by a newer EDL.
-inline constexpr int kCatalogSchemaVersion = 1;
+inline constexpr int kCatalogSchemaVersion = 2;
 
 // Opens (creating when absent) the catalog at `url` and applies pending migrations.
 // Supported: "sqlite:PATH" (PATH absolute, or relative to the working directory).

@@ -402,6 +402,213 @@ class SqliteTransaction final : public CatalogTransaction {
     return stmt.Bind(Now(), revoked_by, reason, grant_id).Run();
   }
 
+  // ---- Updates ----
+
+  static constexpr std::string_view kUpdateColumns =
+      "d.name, u.number, u.kind, u.state, u.created_by, u.created_at, u.completed_at, u.failure_reason, "
+      "u.metadata_json, u.lease_owner, u.lease_expires_at, u.files_removed_at";
+
+  static Result<UpdateRecord> ReadUpdate(const Statement& stmt) {
+    UpdateRecord u;
+    u.dataset = stmt.Text(0);
+    u.number = stmt.Int(1);
+    ASSIGN_OR_RETURN(u.kind, ParseUpdateKind(stmt.Text(2)));
+    ASSIGN_OR_RETURN(u.state, ParseUpdateState(stmt.Text(3)));
+    u.created_by = stmt.Text(4);
+    u.created_at = stmt.Text(5);
+    u.completed_at = stmt.OptionalText(6);
+    u.failure_reason = stmt.OptionalText(7).value_or("");
+    u.metadata_json = stmt.OptionalText(8).value_or("");
+    u.lease_owner = stmt.OptionalText(9).value_or("");
+    u.lease_expires_at = stmt.OptionalText(10);
+    u.files_removed_at = stmt.OptionalText(11);
+    return u;
+  }
+
+  Result<std::vector<UpdateRecord>> QueryUpdates(std::string_view where, std::string_view purpose,
+                                                 std::optional<std::string_view> arg) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare(fmt::format("SELECT {} FROM updates u JOIN datasets d ON d.id = u.dataset_id WHERE {}",
+                                             kUpdateColumns, where),
+                                 std::string(purpose)));
+    if (arg) stmt.Bind(*arg);
+    std::vector<UpdateRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(UpdateRecord u, ReadUpdate(stmt));
+      out.push_back(std::move(u));
+    }
+    return out;
+  }
+
+  // The update's state, or NotFound naming it.
+  Result<UpdateState> RequireUpdateState(int64_t dataset_id, std::string_view dataset, int64_t number) {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT state FROM updates WHERE dataset_id = ? AND number = ?",
+                                                 fmt::format("look up update {} of dataset '{}'", number, dataset)));
+    stmt.Bind(dataset_id, number);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return NotFound(fmt::format("update {} of dataset '{}' does not exist", number, dataset));
+    return ParseUpdateState(stmt.Text(0));
+  }
+
+  Status RequireStaging(int64_t dataset_id, std::string_view dataset, int64_t number, std::string_view doing) {
+    ASSIGN_OR_RETURN(UpdateState state, RequireUpdateState(dataset_id, dataset, number));
+    if (state != UpdateState::kStaging) {
+      return Conflict(fmt::format("cannot {} update {} of dataset '{}': it is {}, not staging", doing, number, dataset,
+                                  UpdateStateName(state)));
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> ReserveUpdate(std::string_view dataset, UpdateKind kind, std::string_view created_by,
+                                std::string_view lease_owner, std::string_view lease_expires_at) override {
+    RETURN_IF_ERROR(RequireWrite("ReserveUpdate"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    ASSIGN_OR_RETURN(Statement next, db_.Prepare("SELECT next_update_number FROM datasets WHERE id = ?",
+                                                 fmt::format("reserve an update number for dataset '{}'", dataset)));
+    next.Bind(dataset_id);
+    RETURN_IF_ERROR(next.Step().status());
+    int64_t number = next.Int(0);
+    ASSIGN_OR_RETURN(Statement bump, db_.Prepare("UPDATE datasets SET next_update_number = ? WHERE id = ?",
+                                                 fmt::format("reserve update {} of dataset '{}'", number, dataset)));
+    RETURN_IF_ERROR(bump.Bind(number + 1, dataset_id).Run());
+    ASSIGN_OR_RETURN(Statement insert,
+                     db_.Prepare("INSERT INTO updates (dataset_id, number, kind, state, created_by, created_at, "
+                                 "lease_owner, lease_expires_at) VALUES (?, ?, ?, 'staging', ?, ?, ?, ?)",
+                                 fmt::format("record staging update {} of dataset '{}'", number, dataset)));
+    RETURN_IF_ERROR(insert.Bind(dataset_id, number, UpdateKindName(kind), created_by, Now(), lease_owner,
+                                lease_expires_at).Run());
+    return number;
+  }
+
+  Status RenewUpdateLease(std::string_view dataset, int64_t number, std::string_view lease_expires_at) override {
+    RETURN_IF_ERROR(RequireWrite("RenewUpdateLease"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    RETURN_IF_ERROR(RequireStaging(dataset_id, dataset, number, "renew the lease of"));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("UPDATE updates SET lease_expires_at = ? WHERE dataset_id = ? AND number = ?",
+                                 fmt::format("renew the lease of update {} of dataset '{}'", number, dataset)));
+    return stmt.Bind(lease_expires_at, dataset_id, number).Run();
+  }
+
+  Status CompleteUpdate(std::string_view dataset, int64_t number, std::string_view metadata_json,
+                        const std::vector<UpdateFile>& files) override {
+    RETURN_IF_ERROR(RequireWrite("CompleteUpdate"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    RETURN_IF_ERROR(RequireStaging(dataset_id, dataset, number, "complete"));
+    std::string purpose = fmt::format("complete update {} of dataset '{}'", number, dataset);
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE updates SET state = 'complete', completed_at = ?, "
+                                                 "metadata_json = ?, lease_owner = NULL, lease_expires_at = NULL "
+                                                 "WHERE dataset_id = ? AND number = ?",
+                                                 purpose));
+    RETURN_IF_ERROR(stmt.Bind(Now(), metadata_json, dataset_id, number).Run());
+    for (const UpdateFile& file : files) {
+      ASSIGN_OR_RETURN(Statement insert,
+                       db_.Prepare("INSERT INTO files (dataset_id, update_number, area, key, size, sha256, rows) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   purpose + ": record file " + file.key));
+      RETURN_IF_ERROR(insert.Bind(dataset_id, number, file.area, file.key, static_cast<int64_t>(file.size),
+                                  file.sha256, file.rows).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status FailUpdate(std::string_view dataset, int64_t number, std::string_view reason,
+                    std::string_view metadata_json) override {
+    RETURN_IF_ERROR(RequireWrite("FailUpdate"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    RETURN_IF_ERROR(RequireStaging(dataset_id, dataset, number, "fail"));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE updates SET state = 'failed', completed_at = ?, "
+                                                 "failure_reason = ?, metadata_json = ?, lease_owner = NULL, "
+                                                 "lease_expires_at = NULL WHERE dataset_id = ? AND number = ?",
+                                                 fmt::format("fail update {} of dataset '{}'", number, dataset)));
+    return stmt.Bind(Now(), reason, metadata_json, dataset_id, number).Run();
+  }
+
+  Status MarkUpdateFilesRemoved(std::string_view dataset, int64_t number) override {
+    RETURN_IF_ERROR(RequireWrite("MarkUpdateFilesRemoved"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    ASSIGN_OR_RETURN(UpdateState state, RequireUpdateState(dataset_id, dataset, number));
+    if (state != UpdateState::kFailed) {
+      return Conflict(fmt::format("update {} of dataset '{}' is {}; only a failed update's files are removed", number,
+                                  dataset, UpdateStateName(state)));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("UPDATE updates SET files_removed_at = ? WHERE dataset_id = ? AND number = ?",
+                                 fmt::format("mark the files of update {} of dataset '{}' removed", number, dataset)));
+    return stmt.Bind(Now(), dataset_id, number).Run();
+  }
+
+  Result<std::optional<UpdateRecord>> GetUpdate(std::string_view dataset, int64_t number) override {
+    ASSIGN_OR_RETURN(auto updates, QueryUpdates(fmt::format("d.name = ? AND u.number = {}", number),
+                                                fmt::format("read update {} of dataset '{}'", number, dataset),
+                                                dataset));
+    if (updates.empty()) return std::optional<UpdateRecord>();
+    return std::optional<UpdateRecord>(std::move(updates.front()));
+  }
+
+  Result<std::vector<UpdateRecord>> ListUpdates(std::string_view dataset) override {
+    RETURN_IF_ERROR(RequireDatasetId(dataset).status());
+    return QueryUpdates("d.name = ? ORDER BY u.number", fmt::format("list the updates of dataset '{}'", dataset),
+                        dataset);
+  }
+
+  Result<std::vector<UpdateRecord>> ListUpdatesInState(UpdateState state) override {
+    return QueryUpdates("u.state = ? ORDER BY u.created_at, d.name, u.number",
+                        fmt::format("list {} updates", UpdateStateName(state)), UpdateStateName(state));
+  }
+
+  Result<std::vector<UpdateFile>> ListUpdateFiles(std::string_view dataset, int64_t number) override {
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT area, key, size, sha256, rows FROM files WHERE dataset_id = ? AND "
+                                 "update_number = ? ORDER BY area, key",
+                                 fmt::format("list the files of update {} of dataset '{}'", number, dataset)));
+    stmt.Bind(dataset_id, number);
+    std::vector<UpdateFile> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      UpdateFile f;
+      f.area = stmt.Text(0);
+      f.key = stmt.Text(1);
+      f.size = static_cast<uint64_t>(stmt.Int(2));
+      f.sha256 = stmt.Text(3);
+      if (!stmt.IsNull(4)) f.rows = stmt.Int(4);
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  Status InsertTriggerEvent(std::string_view dataset, int64_t update_number, std::string_view pipeline) override {
+    RETURN_IF_ERROR(RequireWrite("InsertTriggerEvent"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(dataset));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO trigger_events (dataset_id, update_number, pipeline, state, created_at) "
+                                 "VALUES (?, ?, ?, 'pending', ?)",
+                                 fmt::format("record trigger '{}' for update {} of dataset '{}'", pipeline,
+                                             update_number, dataset)));
+    return stmt.Bind(dataset_id, update_number, pipeline, Now()).Run();
+  }
+
+  Result<std::vector<TriggerEvent>> ListTriggerEvents(std::optional<std::string_view> dataset) override {
+    std::string sql =
+        "SELECT t.id, d.name, t.update_number, t.pipeline, t.state, t.created_at FROM trigger_events t "
+        "JOIN datasets d ON d.id = t.dataset_id";
+    if (dataset) sql += " WHERE d.name = ?";
+    sql += " ORDER BY t.id";
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list trigger events"));
+    if (dataset) stmt.Bind(*dataset);
+    std::vector<TriggerEvent> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      out.push_back({stmt.Int(0), stmt.Text(1), stmt.Int(2), stmt.Text(3), stmt.Text(4), stmt.Text(5)});
+    }
+    return out;
+  }
+
   Result<int64_t> AppendAudit(const AuditEvent& event) override {
     RETURN_IF_ERROR(RequireWrite("AppendAudit"));
     if (event.actor.empty() || event.action.empty()) {

@@ -142,8 +142,29 @@ CREATE INDEX audit_by_target ON audit (target, seq);
 )sql";
 
 // Add a schema change as the next entry; never edit an entry that has shipped.
+// Ingest: leases on staging updates (so recovery can tell a crashed writer from a live one),
+// garbage-collection bookkeeping, and the trigger events completed updates fire.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE updates ADD COLUMN lease_owner TEXT;
+ALTER TABLE updates ADD COLUMN lease_expires_at TEXT;
+ALTER TABLE updates ADD COLUMN files_removed_at TEXT;
+
+CREATE TABLE trigger_events (
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL,
+  update_number INTEGER NOT NULL,
+  pipeline TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'consumed')),
+  created_at TEXT NOT NULL,
+  consumed_at TEXT,
+  FOREIGN KEY (dataset_id, update_number) REFERENCES updates (dataset_id, number)
+);
+CREATE INDEX trigger_events_by_state ON trigger_events (state, id);
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {1, "create the catalog schema", kSchemaV1},
+    {2, "update leases and trigger events", kSchemaV2},
 };
 
 constexpr bool MigrationsNumberedInOrder() {

@@ -21,7 +21,7 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
 }
 
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
+                const std::vector<std::vector<std::string>>& rows, std::string_view indent) {
   std::vector<size_t> widths(headers.size());
   for (size_t i = 0; i < headers.size(); ++i) widths[i] = headers[i].size();
   for (const auto& row : rows) {
@@ -34,7 +34,7 @@ void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
       line += i + 1 == headers.size() ? cell : fmt::format("{:<{}}  ", cell, widths[i]);
     }
     line.erase(line.find_last_not_of(' ') + 1);
-    out << line << "\n";
+    out << indent << line << "\n";
   };
   print_row(headers);
   for (const auto& row : rows) print_row(row);

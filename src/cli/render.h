@@ -18,8 +18,9 @@ namespace edl::cli {
 
 enum class OutputFormat { kTable, kJson };
 
+// `indent` goes before every line, header included.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows);
+                const std::vector<std::vector<std::string>>& rows, std::string_view indent = "");
 // "key: value" lines with the keys aligned.
 void PrintFields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields);
 void PrintJson(std::ostream& out, const nlohmann::json& value);

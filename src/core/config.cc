@@ -342,6 +342,29 @@ Result<InstanceConfig> ParseInstanceConfig(std::string_view yaml, std::string_vi
     }
     RETURN_IF_ERROR(engine.Finish("engine"));
   }
+  if (fields.Has("ingest")) {
+    ASSIGN_OR_RETURN(Fields ingest, Fields::Of(fields.Node("ingest"), fields.Where("ingest")));
+    IngestConfig& in = config.ingest;
+    for (const auto& [key, target] : {std::pair<const char*, int64_t*>{"max_archive_entries", &in.max_archive_entries},
+                                      {"http_timeout_seconds", &in.http_timeout_seconds},
+                                      {"keep_failed_days", &in.keep_failed_days}}) {
+      std::optional<int64_t> value;
+      RETURN_IF_ERROR(ingest.Int(key, value));
+      if (!value) continue;
+      if (*value < 1) return ingest.Where(key).Error(ingest.Node(key), "must be at least 1");
+      *target = *value;
+    }
+    for (const auto& [key, target] : {std::pair<const char*, int64_t*>{"max_source_bytes", &in.max_source_bytes},
+                                      {"max_unpacked_bytes", &in.max_unpacked_bytes}}) {
+      std::string text;
+      RETURN_IF_ERROR(ingest.String(key, text));
+      if (text.empty()) continue;
+      auto bytes = ParseByteSize(text);
+      if (!bytes.ok()) return ingest.Where(key).Error(ingest.Node(key), bytes.status().message());
+      *target = *bytes;
+    }
+    RETURN_IF_ERROR(ingest.Finish("ingest"));
+  }
   RETURN_IF_ERROR(fields.Finish("the instance config"));
   return config;
 }

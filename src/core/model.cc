@@ -35,6 +35,8 @@ constexpr std::pair<std::string_view, AccessLevel> kLevels[] = {
     {"read", AccessLevel::kRead}, {"write", AccessLevel::kWrite}, {"admin", AccessLevel::kAdmin}};
 constexpr std::pair<std::string_view, PrincipalKind> kPrincipalKinds[] = {
     {"user", PrincipalKind::kUser}, {"group", PrincipalKind::kGroup}, {"service", PrincipalKind::kService}};
+constexpr std::pair<std::string_view, UpdateState> kUpdateStates[] = {
+    {"staging", UpdateState::kStaging}, {"complete", UpdateState::kComplete}, {"failed", UpdateState::kFailed}};
 constexpr std::pair<std::string_view, SchemaChangePolicy> kSchemaPolicies[] = {
     {"allow", SchemaChangePolicy::kAllow}, {"warn", SchemaChangePolicy::kWarn}, {"fail", SchemaChangePolicy::kFail}};
 
@@ -54,6 +56,9 @@ std::string_view SchemaChangePolicyName(SchemaChangePolicy policy) { return Enum
 Result<SchemaChangePolicy> ParseSchemaChangePolicy(std::string_view text) {
   return ParseEnum("schema change policy", text, kSchemaPolicies);
 }
+
+std::string_view UpdateStateName(UpdateState state) { return EnumName(state, kUpdateStates); }
+Result<UpdateState> ParseUpdateState(std::string_view text) { return ParseEnum("update state", text, kUpdateStates); }
 
 std::string PrincipalRef(const Principal& principal) {
   return fmt::format("{}:{}", PrincipalKindName(principal.kind), principal.name);

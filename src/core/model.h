@@ -58,6 +58,14 @@ struct EngineConfig {
   int threads = 2;
 };
 
+struct IngestConfig {
+  int64_t max_source_bytes = 1LL << 40;        // per source of one ingest
+  int64_t max_unpacked_bytes = 64LL << 30;     // per archive
+  int64_t max_archive_entries = 100000;        // per archive
+  int64_t http_timeout_seconds = 60;           // no byte for this long fails an HTTP transfer
+  int64_t keep_failed_days = 7;                // `edl gc` removes failed updates' files after this
+};
+
 struct InstanceConfig {
   std::string source_file;  // where it was read from, for messages
   std::string instance;
@@ -68,6 +76,7 @@ struct InstanceConfig {
   CatalogConfig catalog;
   ServerConfig server;
   EngineConfig engine;
+  IngestConfig ingest;
 };
 
 // ---- Dataset specification (dataset YAML file) ----
@@ -200,6 +209,46 @@ struct AuditEvent {
   std::string action;       // e.g. "dataset.create", "dataset.update", "grant.add"
   std::string target;       // e.g. "dataset:sales-orders"
   std::string details_json; // old and new values
+};
+
+// ---- Updates (design.md §2, §6) ----
+
+// staging -> complete (visible, frozen forever) or failed (never visible).
+enum class UpdateState { kStaging, kComplete, kFailed };
+std::string_view UpdateStateName(UpdateState state);
+Result<UpdateState> ParseUpdateState(std::string_view text);
+
+struct UpdateFile {
+  std::string area;  // "raw" or "data"
+  std::string key;   // object key in the dataset's bucket
+  uint64_t size = 0;
+  std::string sha256;
+  std::optional<int64_t> rows;  // data files
+};
+
+struct UpdateRecord {
+  std::string dataset;
+  int64_t number = 0;
+  UpdateKind kind = UpdateKind::kSnapshot;
+  UpdateState state = UpdateState::kStaging;
+  std::string created_by;
+  std::string created_at;
+  std::optional<std::string> completed_at;  // complete or failed
+  std::string failure_reason;
+  std::string metadata_json;                // sources, files, schema, statistics, QC (ingest writes it)
+  std::string lease_owner;                  // staging: "host:pid" of the process writing it
+  std::optional<std::string> lease_expires_at;
+  std::optional<std::string> files_removed_at;  // failed: when garbage collection removed its files
+};
+
+// A dataset trigger fired by a completed update, waiting for the pipeline runner.
+struct TriggerEvent {
+  int64_t id = 0;
+  std::string dataset;
+  int64_t update_number = 0;
+  std::string pipeline;
+  std::string state;  // "pending" or "consumed"
+  std::string created_at;
 };
 
 }  // namespace edl

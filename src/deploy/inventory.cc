@@ -48,6 +48,29 @@ Result<DatasetDetails> DescribeDataset(Catalog& catalog, std::string_view name) 
   return details;
 }
 
+Result<std::vector<UpdateRecord>> ListDatasetUpdates(Catalog& catalog, std::string_view dataset) {
+  std::vector<UpdateRecord> updates;
+  RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(updates, tx.ListUpdates(dataset));
+    return Status::Ok();
+  }));
+  return updates;
+}
+
+Result<UpdateDetails> DescribeUpdate(Catalog& catalog, std::string_view dataset, int64_t number) {
+  UpdateDetails details;
+  RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(auto record, tx.GetDataset(dataset));
+    if (!record) return NotFound(fmt::format("dataset '{}' does not exist", dataset));
+    ASSIGN_OR_RETURN(auto update, tx.GetUpdate(dataset, number));
+    if (!update) return NotFound(fmt::format("dataset '{}' has no update {}", dataset, number));
+    details.update = std::move(*update);
+    ASSIGN_OR_RETURN(details.files, tx.ListUpdateFiles(dataset, number));
+    return Status::Ok();
+  }));
+  return details;
+}
+
 Result<std::vector<AuditEvent>> ListAuditEvents(Catalog& catalog, const std::string& target, int64_t limit) {
   std::vector<AuditEvent> events;
   RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {

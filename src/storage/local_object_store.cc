@@ -566,6 +566,24 @@ Status LocalObjectStore::Publish(const fs::path& bucket_folder, std::string_view
   return FsyncNewNames(target, created);
 }
 
+Status LocalObjectStore::PutFile(std::string_view bucket, std::string_view key, const fs::path& local_file) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  ASSIGN_OR_RETURN(fs::path bucket_folder, BucketFolder(bucket));
+  struct stat file_stat {};
+  struct stat bucket_stat {};
+  if (::stat(local_file.c_str(), &file_stat) != 0) return ErrnoStatus(errno, "stat", local_file.native());
+  if (!S_ISREG(file_stat.st_mode)) return InvalidArgument(fmt::format("'{}' is not a regular file", local_file.native()));
+  if (::stat(bucket_folder.c_str(), &bucket_stat) != 0) return ErrnoStatus(errno, "stat", bucket_folder.native());
+  if (file_stat.st_dev != bucket_stat.st_dev) return ObjectStore::PutFile(bucket, key, local_file);
+  {
+    UniqueFd fd(::open(local_file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus(errno, "open", local_file.native());
+    if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "fsync", local_file.native());
+  }
+  bool renamed = false;
+  return Publish(bucket_folder, key, local_file, &renamed);
+}
+
 Result<std::unique_ptr<ObjectReader>> LocalObjectStore::Get(std::string_view bucket, std::string_view key) {
   RETURN_IF_ERROR(ValidateObjectKey(key));
   ASSIGN_OR_RETURN(fs::path bucket_folder, BucketFolder(bucket));

@@ -1,5 +1,9 @@
 #include "storage/object_store.h"
 
+#include <cerrno>
+#include <fstream>
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace edl {
@@ -132,6 +136,23 @@ Status ValidateObjectPrefix(std::string_view prefix) {
   }
   Status status = ValidateObjectKey(prefix.substr(0, prefix.size() - 1));
   if (!status.ok()) return status.WithContext(fmt::format("prefix '{}'", Shown(prefix)));
+  return Status::Ok();
+}
+
+Status ObjectStore::PutFile(std::string_view bucket, std::string_view key, const std::filesystem::path& local_file) {
+  std::ifstream in(local_file, std::ios::binary);
+  if (!in) return ErrnoStatus(errno, "open", local_file.native());
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, Put(bucket, key));
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    std::streamsize got = in.gcount();
+    if (got > 0) RETURN_IF_ERROR(writer->Write(std::string_view(buffer.data(), static_cast<size_t>(got))));
+  }
+  if (in.bad()) return ErrnoStatus(errno, "read", local_file.native());
+  RETURN_IF_ERROR(writer->Commit());
+  std::error_code ec;
+  std::filesystem::remove(local_file, ec);
   return Status::Ok();
 }
 

@@ -111,6 +111,11 @@ class ObjectStore {
   // through it bypasses atomic commits and sealing.
   virtual std::optional<std::filesystem::path> LocalPath(std::string_view bucket, std::string_view key) const = 0;
 
+  // Publishes the local file `local_file` as `key` and consumes it: on success the local file is
+  // gone (a local store moves it when it is on the same file system, others upload and delete it);
+  // on failure it is left in place. Same refusals as Put/Commit.
+  virtual Status PutFile(std::string_view bucket, std::string_view key, const std::filesystem::path& local_file);
+
   // Put + Write + Commit.
   Status PutBytes(std::string_view bucket, std::string_view key, std::string_view bytes);
   // Get + Read to the end.

@@ -41,7 +41,7 @@ TEST(Migration, CreatesTheSchemaInAFreshFile) {
     EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
     EXPECT_EQ((*catalog)->Describe(), "sqlite:" + file.string());
   }
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 1"), clock.NowText());
   for (const char* table : kTables) {
     EXPECT_EQ(RawQuery(file, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
@@ -64,11 +64,12 @@ TEST(Migration, ReopeningAtTheSameVersionChangesNothing) {
   }
   std::string schema = RawQuery(file, "SELECT group_concat(sql, ';') FROM sqlite_master");
   std::string applied_at = RawQuery(file, "SELECT applied_at FROM schema_migrations");
+  ASSERT_FALSE(applied_at.empty());
   clock.Advance(std::chrono::hours(24));
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), std::to_string(kCatalogSchemaVersion));
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations"), applied_at);
   EXPECT_EQ(RawQuery(file, "SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   auto instance =
@@ -89,8 +90,8 @@ TEST(Migration, RefusesACatalogFromANewerEdl) {
   ASSERT_FALSE(catalog.ok());
   EXPECT_EQ(catalog.status().code(), StatusCode::kConflict);
   EXPECT_EQ(catalog.status().message(), "catalog '" + file.string() +
-                                            "' is at schema version 7, newer than this EDL build knows (1); "
-                                            "upgrade EDL");
+                                            "' is at schema version 7, newer than this EDL build knows (" +
+                                            std::to_string(kCatalogSchemaVersion) + "); upgrade EDL");
   EXPECT_EQ(ReadFile(file), before);
   EXPECT_EQ(RawQuery(file, "SELECT MAX(version) FROM schema_migrations"), "7");
 }
@@ -108,7 +109,25 @@ TEST(Migration, ConcurrentOpenersOfAFreshFileAllSucceed) {
   }
   for (std::thread& thread : threads) thread.join();
   for (const Status& status : results) EXPECT_OK(status);
-  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM schema_migrations"), std::to_string(kCatalogSchemaVersion));
+}
+
+// A catalog written by an older EDL (schema v1) is brought up to date on open, keeping its data.
+TEST(Migration, UpgradesAnOlderCatalogKeepingItsData) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  RawExec(file, std::string(CatalogMigrations()[0].sql));
+  RawExec(file, "PRAGMA application_id = " + std::to_string(kSqliteCatalogApplicationId));
+  RawExec(file, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  RawExec(file, "INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00.000Z')");
+  RawExec(file, "INSERT INTO settings VALUES ('instance', 'dev01')");
+  auto catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2");
+  EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM pragma_table_info('updates') WHERE name = 'lease_owner'"), "1");
 }
 
 TEST(SqliteCatalog, RefusesAFileThatIsNotADatabase) {
