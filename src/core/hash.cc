@@ -8,48 +8,60 @@
 
 namespace edl {
 
-struct Sha256::State {
-  EVP_MD_CTX* ctx = nullptr;
-  ~State() { EVP_MD_CTX_free(ctx); }
-};
-
-Sha256::Sha256() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
+Result<Sha256> Sha256::Create() {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  if (context == nullptr) return Internal("cannot allocate a SHA-256 context");
+  if (EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(context);
+    return Internal("cannot initialise SHA-256");
+  }
+  return Sha256(context);
 }
 
-Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&& other) noexcept : context_(other.context_) {
+  other.context_ = nullptr;
+}
 
-void Sha256::Update(std::string_view bytes) { EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size()); }
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(context_);
+    context_ = other.context_;
+    other.context_ = nullptr;
+  }
+  return *this;
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(context_);
+}
+
+void Sha256::Update(const void* data, size_t size) {
+  // Cannot fail for SHA-256 on an initialised context.
+  EVP_DigestUpdate(context_, data, size);
+}
 
 std::string Sha256::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_DigestFinal_ex(state_->ctx, digest, &length);
+  EVP_DigestFinal_ex(context_, digest, &length);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
+  std::string hex;
+  hex.reserve(static_cast<size_t>(length) * 2);
   for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
   }
-  return out;
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  Sha256 hash;
-  hash.Update(bytes);
-  return hash.HexDigest();
+  return hex;
 }
 
 Result<std::string> Sha256File(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ErrnoStatus(errno, "open", path.native());
-  Sha256 hash;
+  ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) hash.Update(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
+    if (in.gcount() > 0) hash.Update(buffer.data(), static_cast<size_t>(in.gcount()));
   }
   if (in.bad()) return ErrnoStatus(errno, "read", path.native());
   return hash.HexDigest();

@@ -1,33 +1,35 @@
-// SHA-256 for lineage and manifests: incremental (for streaming copies) and of whole files.
-// A Sha256 object is used by one thread at a time; the free functions are thread-safe.
+// SHA-256 for lineage, manifests and the audit chain: incremental (for streaming copies) and of
+// whole files. A Sha256 object is used by one thread at a time; the free functions are thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
 
+struct evp_md_ctx_st;
+
 namespace edl {
 
 class Sha256 {
  public:
-  Sha256();
+  static Result<Sha256> Create();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
   ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
 
-  void Update(std::string_view bytes);
-  // Lower-case hex digest; the object is spent afterwards.
+  void Update(const void* data, size_t size);
+  void Update(std::string_view bytes) { Update(bytes.data(), bytes.size()); }
+  // Lower-case hex of everything passed to Update. Ends the hash: call once.
   std::string HexDigest();
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  explicit Sha256(evp_md_ctx_st* context) : context_(context) {}
+  evp_md_ctx_st* context_ = nullptr;  // owned
 };
 
-std::string Sha256Hex(std::string_view bytes);
 // Reads the file; the ErrnoStatus of the failing call otherwise.
 Result<std::string> Sha256File(const std::filesystem::path& path);
 

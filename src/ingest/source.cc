@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <system_error>
 
-#include <openssl/evp.h>
 
 #include "ingest/source_internal.h"
 
@@ -62,51 +61,6 @@ Result<std::unique_ptr<Source>> OpenSource(std::string_view uri) {
 
 namespace ingest_internal {
 
-Result<Sha256> Sha256::Create() {
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  if (context == nullptr) return Internal("cannot allocate a SHA-256 context");
-  if (EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1) {
-    EVP_MD_CTX_free(context);
-    return Internal("cannot initialise SHA-256");
-  }
-  return Sha256(context);
-}
-
-Sha256::Sha256(Sha256&& other) noexcept : context_(other.context_) {
-  other.context_ = nullptr;
-}
-
-Sha256& Sha256::operator=(Sha256&& other) noexcept {
-  if (this != &other) {
-    EVP_MD_CTX_free(context_);
-    context_ = other.context_;
-    other.context_ = nullptr;
-  }
-  return *this;
-}
-
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(context_);
-}
-
-void Sha256::Update(const void* data, size_t size) {
-  // Cannot fail for SHA-256 on an initialised context.
-  EVP_DigestUpdate(context_, data, size);
-}
-
-std::string Sha256::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context_, digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(static_cast<size_t>(length) * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
-}
 
 Status WriteAll(int fd, const char* bytes, size_t size, const std::filesystem::path& path) {
   while (size > 0) {

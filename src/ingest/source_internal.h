@@ -12,29 +12,14 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "core/hash.h"
 #include "ingest/progress.h"
 #include "ingest/source.h"
 
-struct evp_md_ctx_st;
-
 namespace edl::ingest_internal {
 
-// Streaming SHA-256 (OpenSSL EVP).
-class Sha256 {
- public:
-  static Result<Sha256> Create();
-  Sha256(Sha256&&) noexcept;
-  Sha256& operator=(Sha256&&) noexcept;
-  ~Sha256();
-
-  void Update(const void* data, size_t size);
-  // Lower-case hex of everything passed to Update. Ends the hash: call once.
-  std::string HexDigest();
-
- private:
-  explicit Sha256(evp_md_ctx_st* context) : context_(context) {}
-  evp_md_ctx_st* context_ = nullptr;  // owned
-};
+// Streaming SHA-256 lives in core.
+using ::edl::Sha256;
 
 // Writes all of `bytes` to `fd`; the error names `path`.
 Status WriteAll(int fd, const char* bytes, size_t size, const std::filesystem::path& path);

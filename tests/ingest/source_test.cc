@@ -258,13 +258,30 @@ TEST_F(LocalSourceTest, DanglingSymlinkIsNotFound) {
 }
 
 TEST_F(LocalSourceTest, UnreadableFileIsPermissionDenied) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
   fs::path file = temp_.WriteFile("src/locked.csv", "abc");
   fs::permissions(file, fs::perms::none);
-  Result<std::vector<FetchedFile>> result = FetchFrom(file.string());
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_TRUE(Contains(result.status().message(), file.string()));
+  fs::permissions(temp_.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(temp_.path() / "src", fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  // Root reads every file, so the fetch runs in a child process as the unprivileged user nobody.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) _exit(2);
+    char dest[] = "/tmp/edl-source-test-XXXXXX";
+    if (::mkdtemp(dest) == nullptr) _exit(3);
+    RecordingProgress progress;
+    auto source = OpenSource(file.string());
+    if (!source.ok()) _exit(4);
+    Result<std::vector<FetchedFile>> result = (*source)->Fetch(dest, {}, progress);
+    fs::remove_all(dest);
+    bool as_expected = !result.ok() && result.status().code() == StatusCode::kPermissionDenied &&
+                       Contains(result.status().message(), file.string());
+    _exit(as_expected ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: wrong error; 2: cannot become nobody; 3-4: set-up failed";
 }
 
 TEST_F(LocalSourceTest, FifoInFolderIsRefusedNotSkipped) {
