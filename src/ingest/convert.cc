@@ -540,6 +540,7 @@ Result<WriteOutcome> WriteParquet(Connection& connection, const std::string& sel
   }
 
   std::vector<std::string> part_paths;
+  part_paths.reserve(parts.size());
   for (const auto& part : parts) part_paths.push_back(AbsolutePath(part.second));
   Result<QueryResult> metadata =
       connection.Query("SELECT file_name, num_rows FROM parquet_file_metadata(" + SqlStringList(part_paths) + ")");
@@ -582,10 +583,12 @@ void RemoveOutputs(const std::vector<ParquetOutput>& outputs) {
 
 Result<std::vector<ColumnSchema>> ParquetSchema(Connection& connection, const std::vector<ParquetOutput>& outputs) {
   std::vector<std::string> paths;
+  paths.reserve(outputs.size());
   for (const ParquetOutput& output : outputs) paths.push_back(AbsolutePath(output.path));
   ASSIGN_OR_RETURN(std::vector<NamedType> columns,
                    DescribeColumns(connection, "SELECT * FROM read_parquet(" + SqlStringList(paths) + ")"));
   std::vector<ColumnSchema> schema;
+  schema.reserve(columns.size());
   for (NamedType& column : columns) schema.push_back({std::move(column.name), std::move(column.type), true});
   return schema;
 }
@@ -1122,6 +1125,7 @@ Result<UpdateStats> DescribeParquet(Database& db, const std::vector<fs::path>& f
   if (files.empty()) return stats;
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, db.Connect());
   std::vector<std::string> paths;
+  paths.reserve(files.size());
   for (const fs::path& file : files) paths.push_back(AbsolutePath(file));
 
   std::vector<NamedType> schema;

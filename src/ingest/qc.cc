@@ -414,6 +414,7 @@ Status ValidateDelta(const UpdateConvention& convention, const std::vector<fs::p
   }
 
   std::vector<std::string> null_key_terms;
+  null_key_terms.reserve(keys.size());
   for (const std::string& key : keys) null_key_terms.push_back(key + " IS NULL");
   const std::string null_key = "(" + Join(null_key_terms, " OR ") + ")";
   const std::string op_column = SqlIdentifier(op->name);

@@ -110,12 +110,14 @@ class ConvertFixture : public ::testing::Test {
 
 std::vector<std::string> Names(const std::vector<ColumnSchema>& schema) {
   std::vector<std::string> names;
+  names.reserve(schema.size());
   for (const ColumnSchema& column : schema) names.push_back(column.name);
   return names;
 }
 
 std::vector<std::string> Types(const std::vector<ColumnSchema>& schema) {
   std::vector<std::string> types;
+  types.reserve(schema.size());
   for (const ColumnSchema& column : schema) types.push_back(column.type);
   return types;
 }
