@@ -24,7 +24,7 @@ std::string_view RawFormatName(RawFormat format);
 struct ConvertOptions {
   FormatOptions format;                           // the dataset file's overrides
   uint64_t target_file_bytes = 512ULL << 20;      // larger outputs are split into numbered parts
-  int64_t row_group_rows = 122880 * 4;            // rows per Parquet row group
+  int64_t row_group_rows = 122880;                // rows per Parquet row group (DuckDB's default)
 };
 
 struct ColumnSchema {

@@ -1,11 +1,13 @@
 #include "ingest/ingest.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -410,6 +412,21 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
       run.files.push_back({"raw", raw_prefix + file.name, file.size, file.sha256, std::nullopt});
     }
     run.outcome.raw_files = static_cast<int64_t>(unpacked.size());
+    // Hash the Parquet (for the manifest) and start writing it to disk while it is described and
+    // checked; the future is waited for on every path out of here.
+    std::future<std::vector<Result<std::string>>> parquet_hashes =
+        std::async(std::launch::async, [paths = parquet_paths] {
+          std::vector<Result<std::string>> hashes;
+          for (const fs::path& path : paths) {
+            hashes.push_back(Sha256File(path));
+            int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+              ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+              ::close(fd);
+            }
+          }
+          return hashes;
+        });
     // Describe and compare with the previous complete update.
     if (!parquet_paths.empty()) {
       ASSIGN_OR_RETURN(run.stats, DescribeParquet(*db, parquet_paths));
@@ -457,12 +474,15 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     for (const auto& [name, path] : run.raw_to_publish) {
       RETURN_IF_ERROR(store_.PutFile(bucket, raw_prefix + name, path).WithContext("storing raw/" + name));
     }
+    std::vector<Result<std::string>> hashes = parquet_hashes.get();
     json manifest_files = json::array();
     for (UpdateFile& file : run.files) {
       if (file.area != "data") continue;
       auto it = std::find_if(run.data_to_publish.begin(), run.data_to_publish.end(),
                              [&](const ParquetOutput& o) { return data_prefix + o.name == file.key; });
-      ASSIGN_OR_RETURN(file.sha256, Sha256File(it->path));
+      size_t index = static_cast<size_t>(it - run.data_to_publish.begin());
+      RETURN_IF_ERROR(hashes[index].status());
+      file.sha256 = *hashes[index];
       RETURN_IF_ERROR(store_.PutFile(bucket, file.key, it->path).WithContext("storing data/" + it->name));
       manifest_files.push_back({{"key", file.key}, {"size", file.size}, {"sha256", file.sha256}, {"rows", *file.rows}});
     }

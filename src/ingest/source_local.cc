@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cerrno>
 #include <system_error>
 #include <utility>
@@ -41,6 +44,77 @@ int OnGlobError(const char* path, int err) {
   glob_error_path = path;
   return 1;  // abort: an unreadable folder must not shrink the match silently
 }
+
+// Hashes a file that is being written, on its own thread, up to the length the writer says is
+// there (CopiedUpTo), reading it back from the page cache. Finish() waits and returns the digest.
+class CopyHasher {
+ public:
+  CopyHasher(int fd, fs::path path, Sha256 hash)
+      : fd_(fd), path_(std::move(path)), hash_(std::move(hash)), thread_([this] { Run(); }) {}
+  ~CopyHasher() { Stop(); }
+  CopyHasher(const CopyHasher&) = delete;
+  CopyHasher& operator=(const CopyHasher&) = delete;
+
+  void CopiedUpTo(uint64_t length) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      available_ = length;
+    }
+    changed_.notify_all();
+  }
+
+  Result<std::string> Finish() {
+    Stop();
+    RETURN_IF_ERROR(status_);
+    return hash_.HexDigest();
+  }
+
+ private:
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Run() {
+    std::vector<char> block(1 << 20);
+    uint64_t hashed = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [&] { return available_ > hashed || done_; });
+      if (available_ <= hashed) return;  // done and caught up
+      uint64_t until = available_;
+      lock.unlock();
+      while (hashed < until) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(block.size(), until - hashed));
+        ssize_t n = ::pread(fd_, block.data(), want, static_cast<off_t>(hashed));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          lock.lock();
+          status_ = n < 0 ? ErrnoStatus(errno, "read back", path_.string())
+                          : Internal("the copy '" + path_.string() + "' is shorter than what was written");
+          return;
+        }
+        hash_.Update(block.data(), static_cast<size_t>(n));
+        hashed += static_cast<uint64_t>(n);
+      }
+      lock.lock();
+    }
+  }
+
+  const int fd_;
+  const fs::path path_;
+  Sha256 hash_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t available_ = 0;
+  bool done_ = false;
+  Status status_;
+  std::thread thread_;  // last: starts after every member it uses exists
+};
 
 class LocalSource final : public Source {
  public:
@@ -198,13 +272,28 @@ class LocalSource final : public Source {
     file.uri = fs::absolute(item.source).lexically_normal().string();
     ASSIGN_OR_RETURN(int out_fd, CreateExclusive(file.path));
     Fd out(out_fd);
-    ASSIGN_OR_RETURN(Sha256 sha, Sha256::Create());
+    // The kernel copies (copy_file_range: no trip through this process) while a helper thread
+    // hashes the copy's bytes as they land, so the hash is exactly of what was stored.
+    Fd reader(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (reader.get() < 0) return ErrnoStatus(errno, "open", file.path.string());
+    ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+    CopyHasher hasher(reader.get(), file.path, std::move(hash));
+    bool kernel_copy = true;
     uint64_t copied = 0;
     while (true) {
-      ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+      ssize_t n = 0;
+      if (kernel_copy) {
+        n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, buffer.size(), 0);
+        if (n < 0 && copied == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+          kernel_copy = false;  // e.g. across file systems on older kernels: copy through a buffer
+          continue;
+        }
+      } else {
+        n = ::read(in.get(), buffer.data(), buffer.size());
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
-        return ErrnoStatus(errno, "read", source);
+        return ErrnoStatus(errno, kernel_copy ? "copy" : "read", source);
       }
       if (n == 0) break;
       const uint64_t got = static_cast<uint64_t>(n);
@@ -218,8 +307,8 @@ class LocalSource final : public Source {
         return InvalidArgument("source '" + spec_ + "' is over the limit of " + std::to_string(max_bytes) + " bytes");
       }
       total += got;
-      RETURN_IF_ERROR(WriteAll(out.get(), buffer.data(), got, file.path));
-      sha.Update(buffer.data(), got);
+      if (!kernel_copy) RETURN_IF_ERROR(WriteAll(out.get(), buffer.data(), got, file.path));
+      hasher.CopiedUpTo(copied);
       progress.AddBytes(got);
       if (hooks_.after_read) hooks_.after_read(item.source, copied);
     }
@@ -230,9 +319,12 @@ class LocalSource final : public Source {
       return Conflict("local file '" + source + "' changed while it was read (size " + std::to_string(expected) +
                       " before, " + std::to_string(after.st_size) + " after, " + std::to_string(copied) + " read)");
     }
+    // Start writing the copy to disk now, while it is converted, so the fsync that publishes it
+    // later has little left to do. Best effort: publishing fsyncs anyway.
+    ::sync_file_range(out.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
     RETURN_IF_ERROR(out.Close(file.path));
     file.size = copied;
-    file.sha256 = sha.HexDigest();
+    ASSIGN_OR_RETURN(file.sha256, hasher.Finish());
     return file;
   }
 
