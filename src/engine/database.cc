@@ -47,25 +47,6 @@ class ConfigHandle {
   duckdb_config config_ = nullptr;
 };
 
-std::string SqlString(std::string_view text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c;
-    if (c == '\'') quoted += '\'';
-  }
-  quoted += '\'';
-  return quoted;
-}
-
-std::string SqlStringList(const std::vector<std::string>& items) {
-  std::string list = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) list += ", ";
-    list += SqlString(items[i]);
-  }
-  list += "]";
-  return list;
-}
 
 Status CheckAbsolute(const std::vector<std::string>& paths, std::string_view what) {
   for (const std::string& path : paths) {
@@ -315,6 +296,33 @@ Status Appender::Flush() {
 
 Status Appender::Close() {
   return AppenderResult(duckdb_appender_close(appender_), appender_);
+}
+
+std::string SqlString(std::string_view text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    quoted += c;
+    if (c == '\'') quoted += '\'';
+  }
+  return quoted + "'";
+}
+
+std::string SqlIdentifier(std::string_view name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted += c;
+    if (c == '"') quoted += '"';
+  }
+  return quoted + "\"";
+}
+
+std::string SqlStringList(const std::vector<std::string>& items) {
+  std::string list = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) list += ", ";
+    list += SqlString(items[i]);
+  }
+  return list + "]";
 }
 
 std::string EngineVersion() { return duckdb_library_version(); }

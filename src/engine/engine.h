@@ -69,6 +69,14 @@ struct DatabaseOptions {
 
 DatabaseOptions DatabaseOptionsFromConfig(const EngineConfig& config);
 
+// Quoting for SQL that EDL builds from untrusted text (file and column names, values).
+// 'text' with every ' doubled: a string literal for any text.
+std::string SqlString(std::string_view text);
+// "name" with every " doubled: an identifier for any column name.
+std::string SqlIdentifier(std::string_view name);
+// ['a', 'b']: a DuckDB list of string literals.
+std::string SqlStringList(const std::vector<std::string>& items);
+
 // The DuckDB library version EDL runs on, e.g. "v1.4.4".
 std::string EngineVersion();
 

@@ -28,35 +28,6 @@ namespace fs = std::filesystem;
 
 namespace ingest_internal {
 
-std::string SqlString(std::string_view text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c;
-    if (c == '\'') quoted += '\'';
-  }
-  quoted += '\'';
-  return quoted;
-}
-
-std::string SqlIdentifier(std::string_view name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    quoted += c;
-    if (c == '"') quoted += '"';
-  }
-  quoted += '"';
-  return quoted;
-}
-
-std::string SqlStringList(const std::vector<std::string>& items) {
-  std::string list = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) list += ", ";
-    list += SqlString(items[i]);
-  }
-  return list + "]";
-}
-
 std::string FormatNumber(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "engine/engine.h"
 
 namespace edl {
 
@@ -18,12 +19,10 @@ class Connection;
 
 namespace ingest_internal {
 
-// 'text' with every ' doubled: a SQL string literal for any text.
-std::string SqlString(std::string_view text);
-// "name" with every " doubled: a SQL identifier for any column name.
-std::string SqlIdentifier(std::string_view name);
-// ['a', 'b']: a DuckDB list of string literals.
-std::string SqlStringList(const std::vector<std::string>& items);
+// SqlString, SqlIdentifier and SqlStringList come from engine/engine.h.
+using ::edl::SqlIdentifier;
+using ::edl::SqlString;
+using ::edl::SqlStringList;
 // A DOUBLE literal that survives any value (inf and nan included).
 std::string SqlDouble(double value);
 

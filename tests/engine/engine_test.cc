@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "testing/status_testing.h"
 #include "testing/temp_dir.h"
 
 // Suites are named Engine* so that `ctest -R Engine` selects them.
@@ -18,30 +19,8 @@ using ::testing::HasSubstr;
 using ::testing::Optional;
 namespace fs = std::filesystem;
 
-// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and cannot be parenthesized.
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const ::edl::Status assert_ok_status_ = (expr);                      \
-    ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_.ToString(); \
-  } while (0)
 
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)   \
-  auto tmp = (expr);                                \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(EDL_CONCAT(assert_result_, __LINE__), lhs, expr)
-// NOLINTEND(bugprone-macro-parentheses)
-
-// A SQL string literal for `text`.
-std::string Lit(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c;
-    if (c == '\'') quoted += '\'';
-  }
-  return quoted + "'";
-}
+std::string Lit(const std::string& text) { return SqlString(text); }
 
 std::string Lit(const fs::path& path) {
   return Lit(path.string());

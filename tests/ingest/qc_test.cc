@@ -23,20 +23,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)   \
-  auto tmp = (expr);                                \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(EDL_CONCAT(assert_result_, __LINE__), lhs, expr)
 
-std::string Lit(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c;
-    if (c == '\'') quoted += '\'';
-  }
-  return quoted + "'";
-}
+std::string Lit(const std::string& text) { return SqlString(text); }
 
 // Orders over two Parquet files:
 //   order_id: 1..6 with 3 twice (rows 3 and 4) and one NULL

@@ -35,11 +35,6 @@
 extern char** environ;
 
 // Declares `lhs` from a Result, or fails the test. (Local: status_testing.h has only ASSERT_OK.)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)   \
-  auto tmp = (expr);                                \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(EDL_CONCAT(assert_result_, __LINE__), lhs, expr)
 
 namespace edl {
 namespace {

@@ -22,6 +22,14 @@
     EXPECT_TRUE(edl_expect_status_.ok()) << edl_expect_status_.ToString(); \
   } while (0)
 
+// ASSERT_OK_AND_ASSIGN(auto x, Foo()); declares x from a Result, or fails the test.
+#define EDL_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                  \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();   \
+  lhs = std::move(tmp).value()
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  EDL_ASSERT_OK_AND_ASSIGN_IMPL(EDL_CONCAT(edl_assert_result_, __LINE__), lhs, expr)
+
 namespace edl::testing {
 
 // Starts at 2026-01-02T03:04:05.678Z and moves only when told.
