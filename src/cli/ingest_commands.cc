@@ -179,17 +179,19 @@ Status RunRecover(const GlobalOptions& options, const Clock& clock) {
   if (options.format() == OutputFormat::kJson) {
     PrintJson(std::cout, {{"failed_updates", report.failed_updates}, {"sealed_updates", report.sealed_updates},
                           {"objects_removed", report.objects_removed},
-                          {"work_folders_removed", report.work_folders_removed}});
+                          {"work_folders_removed", report.work_folders_removed},
+                          {"abandoned_uploads_removed", report.abandoned_uploads_removed}});
     return Status::Ok();
   }
-  if (report.failed_updates.empty() && report.sealed_updates.empty() && report.work_folders_removed == 0) {
+  if (report.failed_updates.empty() && report.sealed_updates.empty() && report.work_folders_removed == 0 &&
+      report.abandoned_uploads_removed == 0) {
     std::cout << "Nothing to recover.\n";
     return Status::Ok();
   }
   for (const std::string& u : report.failed_updates) std::cout << "marked failed (its ingest had stopped): " << u << "\n";
   for (const std::string& u : report.sealed_updates) std::cout << "sealed complete update: " << u << "\n";
-  std::cout << fmt::format("Removed {} object(s) and {} work folder(s).\n", report.objects_removed,
-                           report.work_folders_removed);
+  std::cout << fmt::format("Removed {} object(s), {} work folder(s) and {} abandoned upload(s).\n",
+                           report.objects_removed, report.work_folders_removed, report.abandoned_uploads_removed);
   return Status::Ok();
 }
 

@@ -596,6 +596,8 @@ Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, O
     }
     if (resealed) report.sealed_updates.push_back(UpdateRef(u.dataset, u.number));
   }
+  // A live upload writes continuously; one untouched for a whole lease belongs to a dead writer.
+  ASSIGN_OR_RETURN(report.abandoned_uploads_removed, store.RemoveAbandonedUploads(clock.Now() - settings.lease));
   // Work folders are named "<dataset>-update-NNNNNNNN-<pid>"; a folder whose process is gone is litter.
   std::error_code ec;
   if (fs::is_directory(settings.work_root, ec)) {

@@ -89,11 +89,13 @@ struct RecoveryReport {
   std::vector<std::string> sealed_updates;  // complete updates whose folders were not yet sealed
   int64_t objects_removed = 0;
   int64_t work_folders_removed = 0;
+  int64_t abandoned_uploads_removed = 0;  // the object store's temp files of crashed writers
 };
 
 // Finds staging updates whose writer is gone (its process on this host no longer runs, or its lease
 // expired), removes their files and marks them failed; seals complete updates a crash left unsealed;
-// removes work folders of dead ingests. Safe to run while other ingests are in progress.
+// removes work folders of dead ingests and uploads abandoned for longer than a lease. Safe to run
+// while other ingests are in progress.
 Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, ObjectStore& store,
                                const Clock& clock, const IngestSettings& settings);
 

@@ -566,6 +566,23 @@ Status LocalObjectStore::Publish(const fs::path& bucket_folder, std::string_view
   return FsyncNewNames(target, created);
 }
 
+Result<int64_t> LocalObjectStore::RemoveAbandonedUploads(std::chrono::system_clock::time_point older_than) {
+  ASSIGN_OR_RETURN(std::vector<std::string> buckets, ListBuckets());
+  int64_t removed = 0;
+  for (const std::string& bucket : buckets) {
+    fs::path tmp_folder = root_ / bucket / std::string(kReservedKeySegment) / std::string(kTmpFolder);
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(tmp_folder, ec)) {
+      struct stat info {};
+      if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+      auto modified = std::chrono::system_clock::from_time_t(info.st_mtim.tv_sec);
+      if (modified >= older_than) continue;
+      if (::unlink(entry.path().c_str()) == 0) ++removed;
+    }
+  }
+  return removed;
+}
+
 Status LocalObjectStore::PutFile(std::string_view bucket, std::string_view key, const fs::path& local_file) {
   RETURN_IF_ERROR(ValidateObjectKey(key));
   ASSIGN_OR_RETURN(fs::path bucket_folder, BucketFolder(bucket));

@@ -28,6 +28,8 @@ class LocalObjectStore final : public ObjectStore {
   const std::filesystem::path& root() const { return root_; }
 
   Status CreateBucket(std::string_view bucket) override;
+  // Temp files under <bucket>/.edl/tmp/ last modified before `older_than`.
+  Result<int64_t> RemoveAbandonedUploads(std::chrono::system_clock::time_point older_than) override;
   // Moves the file into place (after fsyncing it) when it is on the store's file system.
   Status PutFile(std::string_view bucket, std::string_view key, const std::filesystem::path& local_file) override;
   Result<bool> BucketExists(std::string_view bucket) override;

@@ -105,6 +105,10 @@ class ObjectStore {
   // Whether `key` (or a folder prefix ending in '/') lies under a sealed prefix.
   virtual Result<bool> IsSealed(std::string_view bucket, std::string_view key) = 0;
 
+  // Removes what uploads that never committed left behind (a writer that crashed) when it was last
+  // touched before `older_than`; a live upload keeps writing and so stays newer. Returns how many.
+  virtual Result<int64_t> RemoveAbandonedUploads(std::chrono::system_clock::time_point older_than) = 0;
+
   // Escape hatch for the engine, which reads files by path: the local file of `key` (or the local
   // folder of a prefix ending in '/') when this store keeps objects as local files; nullopt when it
   // does not (S3) or the bucket or key is invalid. The path may not exist. Read-only use: writing

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -265,6 +266,10 @@ TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
   }));
   ASSERT_OK(lake_->store->PutBytes(kBucket, "orders/raw/update-00000001/half.csv", "id\n1\n"));
   std::filesystem::create_directories(IngestSettingsFor(config_).work_root / ("orders-update-00000001-" + std::to_string(child)));
+  // The dead writer was also in the middle of a streamed upload.
+  std::filesystem::path upload = dir_.path() / "lake/edl-data" / kBucket / ".edl/tmp/put-dead01";
+  { std::ofstream(upload) << "partial"; }
+  std::filesystem::last_write_time(upload, std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
   // A live writer (this process) must be left alone.
   ASSERT_OK(lake_->catalog->Write([&](CatalogTransaction& tx) {
     return tx.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:test",
@@ -276,6 +281,8 @@ TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
   EXPECT_EQ(report->failed_updates, std::vector<std::string>{"orders@1"});
   EXPECT_EQ(report->objects_removed, 1);
   EXPECT_EQ(report->work_folders_removed, 1);
+  EXPECT_EQ(report->abandoned_uploads_removed, 1);
+  EXPECT_FALSE(std::filesystem::exists(upload));
   std::vector<UpdateRecord> updates = Updates("orders");
   EXPECT_EQ(updates[0].state, UpdateState::kFailed);
   EXPECT_THAT(updates[0].failure_reason, HasSubstr("stopped before the update completed"));

@@ -40,6 +40,10 @@ class FaultInjectingObjectStore final : public ObjectStore {
     return target_.IsSealed(bucket, key);
   }
 
+  Result<int64_t> RemoveAbandonedUploads(std::chrono::system_clock::time_point older_than) override {
+    return target_.RemoveAbandonedUploads(older_than);
+  }
+
   std::optional<std::filesystem::path> LocalPath(std::string_view bucket, std::string_view key) const override {
     return target_.LocalPath(bucket, key);
   }

@@ -315,6 +315,30 @@ TEST(LocalObjectStore, AbandonedWriterLeavesNothing) {
   EXPECT_FALSE(fs::exists(s.bucket_folder() / "sales"));
 }
 
+// A writer that crashed leaves its temp file; recovery removes those untouched for long enough, and
+// never one that a live writer is still filling.
+TEST(LocalObjectStore, RemovesAbandonedUploadsButNotLiveOnes) {
+  StoreInTempDir s;
+  auto live = s.store().Put(kBucket, "sales/raw/update-00000002/live.csv");
+  ASSERT_TRUE(live.ok());
+  EDL_ASSERT_OK((*live)->Write("still writing"));
+  fs::path crashed = s.bucket_folder() / ".edl/tmp/put-crashed";
+  { std::ofstream(crashed) << "half of a file"; }
+  auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(crashed, two_hours_ago);
+  ASSERT_EQ(s.TempFiles().size(), 2u);
+
+  auto removed = s.store().RemoveAbandonedUploads(std::chrono::system_clock::now() - std::chrono::hours(1));
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(fs::exists(crashed));
+  EXPECT_EQ(s.TempFiles().size(), 1u);
+  EDL_ASSERT_OK((*live)->Commit());
+  auto bytes = s.store().GetBytes(kBucket, "sales/raw/update-00000002/live.csv");
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, "still writing");
+}
+
 TEST(LocalObjectStore, ReaderKeepsWhatItOpened) {
   StoreInTempDir s;
   EDL_ASSERT_OK(s.store().PutBytes(kBucket, "a.csv", "version one"));
