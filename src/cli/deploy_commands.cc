@@ -31,7 +31,7 @@ Result<std::unique_ptr<Lake>> OpenDeployedLake(const InstanceConfig& config, con
   ASSIGN_OR_RETURN(auto lake, OpenExistingLake(config, clock));
   if (lake->catalog == nullptr) {
     return NotFound(fmt::format("instance '{}' is not deployed yet (no catalog at {}); run `edl deploy -c {}` first",
-                                config.instance, config.catalog.url, config.source_file));
+                                config.instance, RedactCatalogUrl(config.catalog.url), config.source_file));
   }
   return lake;
 }

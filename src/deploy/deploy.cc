@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "core/config.h"
 #include "core/names.h"
 #include "core/serialize.h"
 #include "storage/object_store.h"
@@ -143,7 +144,7 @@ Result<Plan> Deployer::PlanInstance() {
                                                fmt::format("v{}", catalog_->SchemaVersion()), catalog_->Describe()});
   } else {
     plan.changes.push_back({ChangeAction::kCreate, "catalog schema", fmt::format("v{}", kCatalogSchemaVersion),
-                            config_.catalog.url});
+                            RedactCatalogUrl(config_.catalog.url)});
     plan.changes.push_back({ChangeAction::kCreate, "instance", config_.instance, "record in the catalog"});
   }
 
@@ -248,7 +249,7 @@ Result<Deployer::DatasetDiff> Deployer::DiffDataset(const DatasetSpec& spec, con
   diff.wanted.bucket = BucketName(config_.bucket_prefix, config_.instance, spec.tier, spec.region);
   if (catalog_ == nullptr) {
     return NotFound(fmt::format("instance '{}' is not deployed yet (no catalog at {}); run `edl deploy` first",
-                                config_.instance, config_.catalog.url));
+                                config_.instance, RedactCatalogUrl(config_.catalog.url)));
   }
   RETURN_IF_ERROR(catalog_->Read([&](CatalogTransaction& tx) -> Status {
     ASSIGN_OR_RETURN(auto instance, tx.GetSetting(kSettingInstance));
@@ -385,6 +386,14 @@ Result<Plan> Deployer::ApplyDataset(const DatasetSpec& spec, const std::string& 
     if (seen != now) {
       return Conflict(fmt::format("dataset '{}' was changed by someone else while deploying {}; run the deploy again",
                                   spec.name, source));
+    }
+    if (current && current->bucket != diff.wanted.bucket) {
+      // Moving is allowed only while the dataset has no updates; an ingest may have started since.
+      ASSIGN_OR_RETURN(int64_t updates, tx.CountUpdates(spec.name));
+      if (updates > 0) {
+        return Conflict(fmt::format("dataset '{}' got its first update while deploying {}; its tier and region "
+                                    "can no longer change", spec.name, source));
+      }
     }
     std::string target = "dataset:" + spec.name;
     if (!diff.existing) {

@@ -31,6 +31,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// JSON text of metadata that may hold names from outside (file names in archives need not be UTF-8):
+// invalid bytes become U+FFFD instead of an exception.
+std::string Dump(const json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 constexpr std::string_view kDropSource = "drop:";
 constexpr std::string_view kManifest = "_manifest.json";
 constexpr std::string_view kWorkFolderSuffix = ".work";
@@ -212,7 +218,7 @@ Status Audit(CatalogTransaction& tx, const std::string& actor, std::string actio
   event.action = std::move(action);
   event.target = "dataset:" + dataset;
   details["update"] = number;
-  event.details_json = details.dump();
+  event.details_json = Dump(details);
   return tx.AppendAudit(event).status();
 }
 
@@ -315,6 +321,11 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
   run.started_at = FormatTimestamp(clock_.Now());
   RETURN_IF_ERROR(catalog_.Write([&](CatalogTransaction& tx) -> Status {
     std::string expires = FormatTimestamp(clock_.Now() + settings_.lease);
+    // The dataset must still be where we read it: a concurrent deploy may have moved it.
+    ASSIGN_OR_RETURN(auto current, tx.GetDataset(spec.name));
+    if (!current || current->bucket != run.dataset.bucket || current->generation != run.dataset.generation) {
+      return Conflict(fmt::format("dataset '{}' changed while the ingest was starting; run it again", spec.name));
+    }
     ASSIGN_OR_RETURN(run.number, tx.ReserveUpdate(spec.name, run.kind, request.actor, owner, expires));
     return Audit(tx, request.actor, "update.start", spec.name, run.number,
                  {{"kind", UpdateKindName(run.kind)}, {"sources", request.sources}});
@@ -326,7 +337,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
 
   std::error_code ec;
   fs::create_directories(settings_.work_root, ec);
-  WorkFolder work(settings_.work_root / fmt::format("{}-{}-{}", spec.name, UpdateFolderName(run.number), getpid()));
+  WorkFolder work(settings_.work_root / fmt::format("{}-{}@{}", spec.name, UpdateFolderName(run.number), owner));
   fs::remove_all(work.path(), ec);
 
   // Runs the stages; a failure's Status says why. `published` tells whether files reached storage.
@@ -468,6 +479,15 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     }
     run.outcome.data_files = static_cast<int64_t>(run.data_to_publish.size());
 
+    // Step 3 (decided here, acted on after publishing): a failed check fails the update, whose
+    // files stay for inspection.
+    std::string qc_failed;
+    for (const QcOutcome& o : run.qc) {
+      if (o.passed) continue;
+      qc_failed += qc_failed.empty() ? "" : "; ";
+      qc_failed += o.error.empty() ? fmt::format("{}: {} failing row(s)", o.description, o.failing_rows)
+                                   : fmt::format("{}: {}", o.description, o.error);
+    }
     // Step 2: raw files, then Parquet, then the manifest, under the update's folders.
     progress.Report({IngestPhase::kCommit, 0, 0, 0, static_cast<int64_t>(run.files.size())});
     published = true;
@@ -491,57 +511,62 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
                      {"kind", UpdateKindName(run.kind)},
                      {"files", manifest_files},
                      {"rows", run.stats.rows}};
-    RETURN_IF_ERROR(store_.PutBytes(bucket, data_prefix + std::string(kManifest), manifest.dump(2) + "\n"));
-    // Step 3: QC decides.
-    std::vector<std::string> failed;
-    for (const QcOutcome& o : run.qc) {
-      if (o.passed) continue;
-      failed.push_back(o.error.empty() ? fmt::format("{}: {} failing row(s)", o.description, o.failing_rows)
-                                       : fmt::format("{}: {}", o.description, o.error));
-    }
-    if (!failed.empty()) {
-      std::string text;
-      for (const std::string& f : failed) text += (text.empty() ? "" : "; ") + f;
-      return InvalidArgument("QC failed: " + text);
-    }
+    // The manifest marks a whole, good update for readers of the folders: none for a failed QC.
+    if (!qc_failed.empty()) return InvalidArgument("QC failed: " + qc_failed);
+    RETURN_IF_ERROR(store_.PutBytes(bucket, data_prefix + std::string(kManifest), Dump(manifest, 2) + "\n"));
     return Status::Ok();
   };
 
-  Status result = stages();
+  Status result;
+  try {
+    result = stages();
+  } catch (const std::exception& e) {
+    result = Internal(fmt::format("unexpected error: {}", e.what()));
+  }
   std::string finished_at = FormatTimestamp(clock_.Now());
   run.outcome.dataset = spec.name;
   run.outcome.update = run.number;
   run.outcome.warnings = run.warnings;
   json metadata = MetadataJson(run, request.actor, finished_at);
-  run.outcome.metadata_json = metadata.dump();
+  run.outcome.metadata_json = Dump(metadata);
 
-  if (!result.ok()) {
-    std::string reason = result.message();
+  // Records the failure (if the update is still staging) and returns it as the ingest's error.
+  auto fail = [&](const Status& why) -> Status {
+    std::string reason = why.message();
     Status recorded = catalog_.Write([&](CatalogTransaction& tx) -> Status {
       RETURN_IF_ERROR(tx.FailUpdate(spec.name, run.number, reason, run.outcome.metadata_json));
       return Audit(tx, request.actor, "update.fail", spec.name, run.number,
                    {{"reason", reason}, {"files_stored", published}});
     });
     if (!recorded.ok()) {
-      reason += fmt::format(" (and recording the failure failed too: {}; `edl recover` will)", recorded.message());
+      reason += fmt::format(" (recording the failure failed too: {}; `edl recover` will record it)", recorded.message());
     }
-    return Status(result.code(), fmt::format("update {} of dataset '{}' failed: {}", run.number, spec.name, reason));
-  }
+    return Status(why.code(), fmt::format("update {} of dataset '{}' failed: {}", run.number, spec.name, reason));
+  };
+  if (!result.ok()) return fail(result);
 
   // Step 4: complete, with metadata, files, audit and trigger events, in one transaction.
-  RETURN_IF_ERROR(catalog_
-                      .Write([&](CatalogTransaction& tx) -> Status {
-                        RETURN_IF_ERROR(tx.CompleteUpdate(spec.name, run.number, run.outcome.metadata_json, run.files));
-                        for (const Trigger& trigger : spec.triggers) {
-                          RETURN_IF_ERROR(tx.InsertTriggerEvent(spec.name, run.number, trigger.pipeline));
-                        }
-                        return Audit(tx, request.actor, "update.complete", spec.name, run.number,
-                                     {{"rows", run.stats.rows}, {"files", run.files.size()}, {"sources", run.sources}});
-                      })
-                      .WithContext(fmt::format("completing update {} of dataset '{}'", run.number, spec.name)));
-  // Frozen forever; a crash before this is repaired by Recover().
-  RETURN_IF_ERROR(store_.Seal(bucket, raw_prefix));
-  RETURN_IF_ERROR(store_.Seal(bucket, data_prefix));
+  Status completed = catalog_.Write([&](CatalogTransaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.CompleteUpdate(spec.name, run.number, run.outcome.metadata_json, run.files));
+    for (const Trigger& trigger : spec.triggers) {
+      RETURN_IF_ERROR(tx.InsertTriggerEvent(spec.name, run.number, trigger.pipeline));
+    }
+    return Audit(tx, request.actor, "update.complete", spec.name, run.number,
+                 {{"rows", run.stats.rows}, {"files", run.files.size()}, {"sources", run.sources}});
+  });
+  if (completed.code() == StatusCode::kConflict) {
+    // No longer staging: recovery judged this ingest dead and failed the update.
+    return Status(completed.code(), fmt::format("update {} of dataset '{}' failed: {}", run.number, spec.name,
+                                                completed.message()));
+  }
+  if (!completed.ok()) return fail(completed.WithContext("completing the update"));
+  // Frozen forever. The update is complete whatever happens here; `edl recover` seals what is left.
+  for (const std::string& prefix : {raw_prefix, data_prefix}) {
+    Status sealed = store_.Seal(bucket, prefix);
+    if (!sealed.ok()) {
+      run.outcome.warnings.push_back(fmt::format("sealing {} failed ({}); run `edl recover`", prefix, sealed.message()));
+    }
+  }
   for (const auto& source : sources) {
     Status after = source->AfterCommit(run.number);
     if (!after.ok()) run.outcome.warnings.push_back("after the update completed: " + after.message());
@@ -568,22 +593,30 @@ Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, O
   for (const UpdateRecord& u : staging) {
     bool expired = u.lease_expires_at && *u.lease_expires_at < now;
     if (!expired && !OwnerIsDead(u.lease_owner)) continue;
+    std::string reason = expired ? fmt::format("recovered: the lease of {} expired at {} before the update completed",
+                                               u.lease_owner, *u.lease_expires_at)
+                                 : fmt::format("recovered: the ingest process {} stopped before the update completed",
+                                               u.lease_owner);
+    // Fail it first, and only if it is exactly as seen (a live writer renewing its lease or
+    // completing wins); its files are removed only once it can never complete.
+    bool failed = false;
+    RETURN_IF_ERROR(catalog.Write([&](CatalogTransaction& tx) -> Status {
+      ASSIGN_OR_RETURN(auto current, tx.GetUpdate(u.dataset, u.number));
+      if (!current || current->state != UpdateState::kStaging || current->lease_owner != u.lease_owner ||
+          current->lease_expires_at != u.lease_expires_at) {
+        return Status::Ok();
+      }
+      RETURN_IF_ERROR(tx.FailUpdate(u.dataset, u.number, reason, u.metadata_json));
+      failed = true;
+      return Audit(tx, "system:recover", "update.fail", u.dataset, u.number, {{"reason", reason}});
+    }));
+    if (!failed) continue;
+    report.failed_updates.push_back(UpdateRef(u.dataset, u.number));
     const std::string& bucket = buckets[u.dataset];
     for (const std::string& prefix : {RawUpdatePrefix(u.dataset, u.number), DataUpdatePrefix(u.dataset, u.number)}) {
       ASSIGN_OR_RETURN(int64_t removed, DeletePrefix(store, bucket, prefix));
       report.objects_removed += removed;
     }
-    std::string reason =
-        expired ? fmt::format("recovered: the lease of {} expired at {} before the update completed", u.lease_owner,
-                              *u.lease_expires_at)
-                : fmt::format("recovered: the ingest process {} stopped before the update completed", u.lease_owner);
-    Status failed = catalog.Write([&](CatalogTransaction& tx) -> Status {
-      RETURN_IF_ERROR(tx.FailUpdate(u.dataset, u.number, reason, u.metadata_json));
-      return Audit(tx, "system:recover", "update.fail", u.dataset, u.number, {{"reason", reason}});
-    });
-    // Conflict: it completed or failed meanwhile; nothing to do.
-    if (!failed.ok() && failed.code() != StatusCode::kConflict) return failed;
-    if (failed.ok()) report.failed_updates.push_back(UpdateRef(u.dataset, u.number));
   }
   for (const UpdateRecord& u : complete) {
     const std::string& bucket = buckets[u.dataset];
@@ -598,17 +631,16 @@ Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, O
   }
   // A live upload writes continuously; one untouched for a whole lease belongs to a dead writer.
   ASSIGN_OR_RETURN(report.abandoned_uploads_removed, store.RemoveAbandonedUploads(clock.Now() - settings.lease));
-  // Work folders are named "<dataset>-update-NNNNNNNN-<pid>"; a folder whose process is gone is litter.
+  // Work folders are named "<dataset>-update-NNNNNNNN@<host>:<pid>"; one whose process is gone is
+  // litter. Folders of other hosts (a shared storage root) are left to their own recovery.
   std::error_code ec;
-  if (fs::is_directory(settings.work_root, ec)) {
-    for (const fs::directory_entry& entry : fs::directory_iterator(settings.work_root, ec)) {
-      std::string name = entry.path().filename().string();
-      size_t dash = name.rfind('-');
-      if (dash == std::string::npos) continue;
-      if (!OwnerIsDead(HostName() + ":" + name.substr(dash + 1))) continue;
-      fs::remove_all(entry.path(), ec);
-      if (!ec) ++report.work_folders_removed;
-    }
+  for (fs::directory_iterator it(settings.work_root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    size_t at = name.rfind('@');
+    if (at == std::string::npos || !OwnerIsDead(name.substr(at + 1))) continue;
+    std::error_code removed;
+    fs::remove_all(it->path(), removed);
+    if (!removed) ++report.work_folders_removed;
   }
   return report;
 }

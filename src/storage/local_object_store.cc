@@ -572,12 +572,12 @@ Result<int64_t> LocalObjectStore::RemoveAbandonedUploads(std::chrono::system_clo
   for (const std::string& bucket : buckets) {
     fs::path tmp_folder = root_ / bucket / std::string(kReservedKeySegment) / std::string(kTmpFolder);
     std::error_code ec;
-    for (const fs::directory_entry& entry : fs::directory_iterator(tmp_folder, ec)) {
+    for (fs::directory_iterator it(tmp_folder, ec), end; !ec && it != end; it.increment(ec)) {
       struct stat info {};
-      if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+      if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
       auto modified = std::chrono::system_clock::from_time_t(info.st_mtim.tv_sec);
       if (modified >= older_than) continue;
-      if (::unlink(entry.path().c_str()) == 0) ++removed;
+      if (::unlink(it->path().c_str()) == 0) ++removed;
     }
   }
   return removed;

@@ -164,6 +164,9 @@ TEST_F(IngestTest, FailedQcKeepsFilesForInspectionButNeverCompletes) {
   EXPECT_EQ(metadata["qc"][1]["failing_rows"], 2);
   EXPECT_FALSE(metadata["qc"][1]["sample"].empty());
   EXPECT_TRUE(lake_->store->Head(kBucket, "orders/data/update-00000001/dup.parquet").ok());
+  // No manifest: to anyone reading the folders, the update is not a whole, good one.
+  EXPECT_EQ(lake_->store->Head(kBucket, "orders/data/update-00000001/_manifest.json").status().code(),
+            StatusCode::kNotFound);
   // Not sealed: garbage collection may remove it.
   auto sealed = lake_->store->IsSealed(kBucket, "orders/data/update-00000001/dup.parquet");
   ASSERT_TRUE(sealed.ok());
@@ -219,6 +222,19 @@ TEST_F(IngestTest, MissingSourceFailsTheUpdateAndChangesNothingElse) {
   EXPECT_EQ(Updates("orders")[0].state, UpdateState::kFailed);
 }
 
+// File names from outside need not be UTF-8; such a name fails the update cleanly (it is recorded
+// as failed, nothing throws) instead of leaving it staging.
+TEST_F(IngestTest, NonUtf8FileNameFailsTheUpdateCleanly) {
+  dir_.WriteFile(std::string("latin/caf\xe9.csv"), "id,amount\n1,2\n");
+  auto result = Ingest("orders", {(dir_.path() / "latin").string()});
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("update 1 of dataset 'orders' failed"));
+  std::vector<UpdateRecord> updates = Updates("orders");
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, UpdateState::kFailed);
+  EXPECT_FALSE(json::parse(updates[0].metadata_json).is_discarded());
+}
+
 TEST_F(IngestTest, UnknownDatasetIsNotFound) {
   auto result = Ingest("nope", {Csv("a.csv", "id\n1\n")});
   ASSERT_FALSE(result.ok());
@@ -265,7 +281,7 @@ TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
     return tx.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:test", owner, far_future).status();
   }));
   ASSERT_OK(lake_->store->PutBytes(kBucket, "orders/raw/update-00000001/half.csv", "id\n1\n"));
-  std::filesystem::create_directories(IngestSettingsFor(config_).work_root / ("orders-update-00000001-" + std::to_string(child)));
+  std::filesystem::create_directories(IngestSettingsFor(config_).work_root / ("orders-update-00000001@" + owner));
   // The dead writer was also in the middle of a streamed upload.
   std::filesystem::path upload = dir_.path() / "lake/edl-data" / kBucket / ".edl/tmp/put-dead01";
   { std::ofstream(upload) << "partial"; }
