@@ -175,7 +175,7 @@ Status RunRecover(const GlobalOptions& options, const Clock& clock) {
   ASSIGN_OR_RETURN(auto lake, OpenDeployedLake(config, clock));
   if (lake->store == nullptr) return Unavailable(fmt::format("storage root '{}' does not exist", config.storage.root));
   ASSIGN_OR_RETURN(RecoveryReport report,
-                   Recover(config, *lake->catalog, *lake->store, clock, IngestSettingsFor(config)));
+                   Recover(*lake->catalog, *lake->store, clock, IngestSettingsFor(config)));
   if (options.format() == OutputFormat::kJson) {
     PrintJson(std::cout, {{"failed_updates", report.failed_updates}, {"sealed_updates", report.sealed_updates},
                           {"objects_removed", report.objects_removed},
@@ -200,7 +200,7 @@ Status RunGc(const GlobalOptions& options, std::optional<int64_t> older_than_day
   ASSIGN_OR_RETURN(auto lake, OpenDeployedLake(config, clock));
   if (lake->store == nullptr) return Unavailable(fmt::format("storage root '{}' does not exist", config.storage.root));
   int64_t days = older_than_days.value_or(config.ingest.keep_failed_days);
-  ASSIGN_OR_RETURN(GarbageReport report, CollectGarbage(config, *lake->catalog, *lake->store, clock,
+  ASSIGN_OR_RETURN(GarbageReport report, CollectGarbage(*lake->catalog, *lake->store, clock,
                                                         std::chrono::hours(24 * days)));
   if (options.format() == OutputFormat::kJson) {
     PrintJson(std::cout, {{"purged_updates", report.purged_updates}, {"objects_removed", report.objects_removed}});

@@ -576,9 +576,8 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
   return run.outcome;
 }
 
-Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, ObjectStore& store, const Clock& clock,
+Result<RecoveryReport> Recover(Catalog& catalog, ObjectStore& store, const Clock& clock,
                                const IngestSettings& settings) {
-  (void)config;
   RecoveryReport report;
   std::string now = FormatTimestamp(clock.Now());
   std::vector<UpdateRecord> staging, complete;
@@ -645,9 +644,8 @@ Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, O
   return report;
 }
 
-Result<GarbageReport> CollectGarbage(const InstanceConfig& config, Catalog& catalog, ObjectStore& store,
+Result<GarbageReport> CollectGarbage(Catalog& catalog, ObjectStore& store,
                                      const Clock& clock, std::chrono::seconds older_than) {
-  (void)config;
   GarbageReport report;
   std::string cutoff = FormatTimestamp(clock.Now() - older_than);
   std::vector<UpdateRecord> failed;

@@ -96,7 +96,7 @@ struct RecoveryReport {
 // expired), removes their files and marks them failed; seals complete updates a crash left unsealed;
 // removes work folders of dead ingests and uploads abandoned for longer than a lease. Safe to run
 // while other ingests are in progress.
-Result<RecoveryReport> Recover(const InstanceConfig& config, Catalog& catalog, ObjectStore& store,
+Result<RecoveryReport> Recover(Catalog& catalog, ObjectStore& store,
                                const Clock& clock, const IngestSettings& settings);
 
 struct GarbageReport {
@@ -105,7 +105,7 @@ struct GarbageReport {
 };
 
 // Removes the files of failed updates that failed more than `older_than` ago.
-Result<GarbageReport> CollectGarbage(const InstanceConfig& config, Catalog& catalog, ObjectStore& store,
+Result<GarbageReport> CollectGarbage(Catalog& catalog, ObjectStore& store,
                                      const Clock& clock, std::chrono::seconds older_than);
 
 }  // namespace edl

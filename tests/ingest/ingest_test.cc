@@ -171,7 +171,7 @@ TEST_F(IngestTest, FailedQcKeepsFilesForInspectionButNeverCompletes) {
   auto sealed = lake_->store->IsSealed(kBucket, "orders/data/update-00000001/dup.parquet");
   ASSERT_TRUE(sealed.ok());
   EXPECT_FALSE(*sealed);
-  auto gc = CollectGarbage(config_, *lake_->catalog, *lake_->store, clock_, std::chrono::seconds(0));
+  auto gc = CollectGarbage(*lake_->catalog, *lake_->store, clock_, std::chrono::seconds(0));
   ASSERT_TRUE(gc.ok()) << gc.status().ToString();
   EXPECT_EQ(gc->purged_updates, std::vector<std::string>{"orders@1"});
   EXPECT_FALSE(lake_->store->Head(kBucket, "orders/data/update-00000001/dup.parquet").ok());
@@ -292,7 +292,7 @@ TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
                             std::string(host) + ":" + std::to_string(getpid()), far_future).status();
   }));
 
-  auto report = Recover(config_, *lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
+  auto report = Recover(*lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->failed_updates, std::vector<std::string>{"orders@1"});
   EXPECT_EQ(report->objects_removed, 1);
@@ -315,12 +315,12 @@ TEST_F(IngestTest, RecoverSealsCompleteUpdatesACrashLeftOpen) {
   auto unsealed = lake_->store->IsSealed(kBucket, "orders/data/update-00000001/a.parquet");
   ASSERT_TRUE(unsealed.ok());
   ASSERT_FALSE(*unsealed);
-  auto report = Recover(config_, *lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
+  auto report = Recover(*lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->sealed_updates, std::vector<std::string>{"orders@1"});
   EXPECT_TRUE(report->failed_updates.empty());
   EXPECT_EQ(lake_->store->PutBytes(kBucket, "orders/data/update-00000001/x.parquet", "x").code(), StatusCode::kConflict);
-  auto again = Recover(config_, *lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
+  auto again = Recover(*lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->sealed_updates.empty());
 }
