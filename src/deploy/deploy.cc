@@ -29,10 +29,6 @@ constexpr std::string_view kDatasetFile = "_dataset.json";
 
 std::string DatasetKey(const std::string& dataset) { return dataset + "/" + std::string(kDatasetFile); }
 
-struct DesiredBucket {
-  BucketRecord record;
-};
-
 std::vector<BucketRecord> DesiredBuckets(const InstanceConfig& config) {
   std::vector<BucketRecord> buckets;
   for (const std::string& region : config.regions) {

@@ -564,6 +564,23 @@ Result<std::vector<ColumnSchema>> ParquetSchema(Connection& connection, const st
   return schema;
 }
 
+// The result of a conversion that wrote `written`: its schema read back from the Parquet. On
+// failure the outputs are removed, so nothing is left half-made.
+Result<ConvertResult> ConvertedResult(Connection& connection, RawFormat format, WriteOutcome written,
+                                      std::string_view raw_name) {
+  ConvertResult result;
+  result.format = format;
+  result.rows = written.rows;
+  result.outputs = std::move(written.outputs);
+  Result<std::vector<ColumnSchema>> schema = ParquetSchema(connection, result.outputs);
+  if (!schema.ok()) {
+    RemoveOutputs(result.outputs);
+    return schema.status().WithContext("reading back the Parquet of " + Quoted(raw_name));
+  }
+  result.schema = std::move(*schema);
+  return result;
+}
+
 // Names that collide once case is ignored (DuckDB resolves identifiers case-insensitively and would
 // rename the second to "<name>_1"), as "a, A" per group; empty when all are distinct.
 std::string DuplicateNames(const std::vector<std::string>& names) {
@@ -679,17 +696,7 @@ class CsvConverter {
       return InvalidArgument(Quoted(raw_name_) +
                              (dialect->has_header ? " has a header but no data rows" : " has no data rows"));
     }
-    ConvertResult result;
-    result.format = RawFormat::kCsv;
-    result.rows = written->rows;
-    result.outputs = std::move(written->outputs);
-    Result<std::vector<ColumnSchema>> schema = ParquetSchema(connection_, result.outputs);
-    if (!schema.ok()) {
-      RemoveOutputs(result.outputs);
-      return schema.status().WithContext("reading back the Parquet of " + Quoted(raw_name_));
-    }
-    result.schema = std::move(*schema);
-    return result;
+    return ConvertedResult(connection_, RawFormat::kCsv, std::move(*written), raw_name_);
   }
 
   Status Error(const Status& status) {
@@ -890,17 +897,7 @@ Result<ConvertResult> ConvertJson(Connection& connection, const std::string& pat
   Result<WriteOutcome> written = WriteParquet(connection, select, naming, options);
   if (!written.ok()) return error(written.status());
   if (written->rows == 0) return InvalidArgument(Quoted(raw_name) + " holds no JSON records");
-  ConvertResult result;
-  result.format = RawFormat::kJson;
-  result.rows = written->rows;
-  result.outputs = std::move(written->outputs);
-  Result<std::vector<ColumnSchema>> schema = ParquetSchema(connection, result.outputs);
-  if (!schema.ok()) {
-    RemoveOutputs(result.outputs);
-    return schema.status().WithContext("reading back the Parquet of " + Quoted(raw_name));
-  }
-  result.schema = std::move(*schema);
-  return result;
+  return ConvertedResult(connection, RawFormat::kJson, std::move(*written), raw_name);
 }
 
 // ---- Parquet ----

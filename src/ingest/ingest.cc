@@ -39,7 +39,7 @@ std::string Dump(const json& value, int indent = -1) {
 
 constexpr std::string_view kDropSource = "drop:";
 constexpr std::string_view kManifest = "_manifest.json";
-constexpr std::string_view kWorkFolderSuffix = ".work";
+constexpr std::string_view kWorkFolderName = ".work";
 
 std::string HostName() {
   char name[256] = {};
@@ -271,7 +271,7 @@ json MetadataJson(const Run& run, const std::string& actor, const std::string& f
 
 IngestSettings IngestSettingsFor(const InstanceConfig& config) {
   IngestSettings settings;
-  settings.work_root = fs::path(config.storage.root) / std::string(kWorkFolderSuffix);
+  settings.work_root = fs::path(config.storage.root) / std::string(kWorkFolderName);
   settings.engine = config.engine;
   settings.fetch.max_bytes = static_cast<uint64_t>(config.ingest.max_source_bytes);
   settings.fetch.idle_timeout = std::chrono::seconds(config.ingest.http_timeout_seconds);

@@ -116,6 +116,31 @@ TEST(InstanceConfig, RejectsUnsupportedBackendsWithoutLeakingSecrets) {
   EXPECT_THAT(s.message(), ::testing::Not(HasSubstr("hunter2")));
 }
 
+TEST(InstanceConfig, ParsesIngestLimits) {
+  auto c = ParseInstanceConfig("instance: dev01\nregions: [eu-west-1]\ningest: {max_source_bytes: 10GB, "
+                               "max_unpacked_bytes: 1GiB, max_archive_entries: 50, http_timeout_seconds: 5, "
+                               "keep_failed_days: 30}\n",
+                               "edl.yaml", "/x");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ingest.max_source_bytes, 10'000'000'000);
+  EXPECT_EQ(c->ingest.max_unpacked_bytes, 1LL << 30);
+  EXPECT_EQ(c->ingest.max_archive_entries, 50);
+  EXPECT_EQ(c->ingest.http_timeout_seconds, 5);
+  EXPECT_EQ(c->ingest.keep_failed_days, 30);
+}
+
+TEST(InstanceConfig, RejectsBadIngestLimits) {
+  const std::string head = "instance: dev01\nregions: [eu-west-1]\n";
+  EXPECT_THAT(InstanceError(head + "ingest: {max_source_bytes: lots}\n").message(),
+              HasSubstr("'ingest.max_source_bytes'"));
+  EXPECT_THAT(InstanceError(head + "ingest: {keep_failed_days: 0}\n").message(),
+              HasSubstr("'ingest.keep_failed_days': must be at least 1"));
+  EXPECT_THAT(InstanceError(head + "ingest: {max_archive_entries: many}\n").message(),
+              HasSubstr("expected a whole number, got 'many'"));
+  EXPECT_THAT(InstanceError(head + "ingest: {max_sourc_bytes: 1GB}\n").message(),
+              HasSubstr("did you mean 'max_source_bytes'"));
+}
+
 TEST(InstanceConfig, MissingFileIsNotFound) {
   auto c = LoadInstanceConfig("/nonexistent/edl.yaml");
   ASSERT_FALSE(c.ok());

@@ -26,8 +26,6 @@ using ::testing::Optional;
 using ::testing::SizeIs;
 
 
-std::string Lit(const std::string& text) { return SqlString(text); }
-
 // A work folder (raw/ and out/) and the sandbox ConvertToParquet runs in, as the ingest service
 // sets them up: the sandbox reaches only the work folder.
 class ConvertFixture : public ::testing::Test {
@@ -72,7 +70,7 @@ class ConvertFixture : public ::testing::Test {
   fs::path MakeParquet(const std::string& relative, const std::string& select) {
     fs::path path = work_.path() / relative;
     fs::create_directories(path.parent_path());
-    Query("COPY (" + select + ") TO " + Lit(path.string()) + " (FORMAT parquet)");
+    Query("COPY (" + select + ") TO " + SqlString(path.string()) + " (FORMAT parquet)");
     return path;
   }
 
@@ -132,13 +130,13 @@ TEST_F(ConvertCsv, SniffsDialectAndTypes) {
   EXPECT_THAT(OutFiles(), ElementsAre("sub", "sub/file1.parquet"));
 
   TextRows rows = Query("SELECT id, name, price, day FROM read_parquet(" +
-                        Lit((out_dir() / "sub/file1.parquet").string()) + ") ORDER BY id");
+                        SqlString((out_dir() / "sub/file1.parquet").string()) + ") ORDER BY id");
   ASSERT_THAT(rows, SizeIs(3));
   EXPECT_EQ(rows[1][1], std::optional<std::string>("pear, green"));
   EXPECT_EQ(rows[2][1], std::nullopt);
   EXPECT_EQ(rows[2][3], std::nullopt);
   EXPECT_THAT(Query("SELECT DISTINCT compression FROM parquet_metadata(" +
-                    Lit((out_dir() / "sub/file1.parquet").string()) + ")"),
+                    SqlString((out_dir() / "sub/file1.parquet").string()) + ")"),
               ElementsAre(ElementsAre(Optional(std::string("ZSTD")))));
 }
 
@@ -176,7 +174,7 @@ TEST_F(ConvertCsv, DatasetOverrides) {
   EXPECT_THAT(Types(result.schema), ElementsAre("VARCHAR", "DATE", "VARCHAR", "DECIMAL(10,2)"));
   TextRows rows =
       Query("SELECT column0, CAST(column1 AS VARCHAR), column2, CAST(column3 AS VARCHAR) FROM read_parquet(" +
-            Lit(result.outputs[0].path.string()) + ") ORDER BY column0");
+            SqlString(result.outputs[0].path.string()) + ") ORDER BY column0");
   ASSERT_THAT(rows, SizeIs(2));
   EXPECT_EQ(rows[0][0], std::optional<std::string>("007"));  // leading zeros kept as VARCHAR
   EXPECT_EQ(rows[0][1], std::optional<std::string>("2024-01-02"));
@@ -199,7 +197,7 @@ TEST_F(ConvertCsv, TimestampFormatOverride) {
                        Convert("ts.csv", "at,n\n02.01.2024 13:45,1\n03.01.2024 08:00,2\n", options));
   EXPECT_THAT(Types(result.schema), ElementsAre("TIMESTAMP", "BIGINT"));
   TextRows rows =
-      Query("SELECT CAST(min(\"at\") AS VARCHAR) FROM read_parquet(" + Lit(result.outputs[0].path.string()) + ")");
+      Query("SELECT CAST(min(\"at\") AS VARCHAR) FROM read_parquet(" + SqlString(result.outputs[0].path.string()) + ")");
   EXPECT_THAT(rows, ElementsAre(ElementsAre(Optional(std::string("2024-01-02 13:45:00")))));
 }
 
@@ -212,7 +210,7 @@ TEST_F(ConvertCsv, ExplicitTypeForUnknownColumnIsRefused) {
 TEST_F(ConvertCsv, QuotedNewlinesInFields) {
   ASSERT_OK_AND_ASSIGN(ConvertResult result, Convert("q.csv", "id,text\n1,\"line one\nline two\"\n2,\"x\"\n"));
   EXPECT_EQ(result.rows, 2);
-  TextRows rows = Query("SELECT text FROM read_parquet(" + Lit(result.outputs[0].path.string()) + ") ORDER BY id");
+  TextRows rows = Query("SELECT text FROM read_parquet(" + SqlString(result.outputs[0].path.string()) + ") ORDER BY id");
   EXPECT_EQ(rows[0][0], std::optional<std::string>("line one\nline two"));
 }
 
@@ -228,7 +226,7 @@ TEST_F(ConvertCsv, ByteOrderMarkIsNotPartOfTheFirstName) {
   EXPECT_THAT(Names(result.schema), ElementsAre("id", "name"));
   EXPECT_EQ(result.schema[0].type, "BIGINT");
   TextRows names =
-      Query("SELECT name FROM parquet_schema(" + Lit(result.outputs[0].path.string()) + ") WHERE num_children IS NULL");
+      Query("SELECT name FROM parquet_schema(" + SqlString(result.outputs[0].path.string()) + ") WHERE num_children IS NULL");
   EXPECT_THAT(names, ElementsAre(ElementsAre(Optional(std::string("id"))), ElementsAre(Optional(std::string("name")))));
 }
 
@@ -238,7 +236,7 @@ TEST_F(ConvertCsv, NamesWithSpacesDotsAndUnicodeRoundTrip) {
   const std::vector<std::string> expected = {"order id", "x.y", "naïve", "日本", "say \"hi\"", "it's"};
   EXPECT_EQ(Names(result.schema), expected);
   TextRows names =
-      Query("SELECT name FROM parquet_schema(" + Lit(result.outputs[0].path.string()) + ") WHERE num_children IS NULL");
+      Query("SELECT name FROM parquet_schema(" + SqlString(result.outputs[0].path.string()) + ") WHERE num_children IS NULL");
   std::vector<std::string> in_parquet;
   for (const auto& row : names) in_parquet.push_back(row[0].value_or(""));
   EXPECT_EQ(in_parquet, expected);
@@ -255,7 +253,7 @@ TEST_F(ConvertCsv, TenMegabyteSingleLine) {
   const std::string huge(10 << 20, 'x');
   ASSERT_OK_AND_ASSIGN(ConvertResult result, Convert("huge.csv", "id,text\n1," + huge + "\n2,y\n"));
   EXPECT_EQ(result.rows, 2);
-  EXPECT_THAT(Query("SELECT max(strlen(text)) FROM read_parquet(" + Lit(result.outputs[0].path.string()) + ")"),
+  EXPECT_THAT(Query("SELECT max(strlen(text)) FROM read_parquet(" + SqlString(result.outputs[0].path.string()) + ")"),
               ElementsAre(ElementsAre(Optional(std::to_string(10 << 20)))));
 }
 
@@ -327,9 +325,9 @@ TEST_F(ConvertSplit, LargeOutputIsSplitIntoNumberedParts) {
   }
   EXPECT_EQ(rows, 100000);
   // Parts follow the input's order.
-  EXPECT_THAT(Query("SELECT min(id) FROM read_parquet(" + Lit(result.outputs[0].path.string()) + ")"),
+  EXPECT_THAT(Query("SELECT min(id) FROM read_parquet(" + SqlString(result.outputs[0].path.string()) + ")"),
               ElementsAre(ElementsAre(Optional(std::string("0")))));
-  EXPECT_THAT(Query("SELECT max(id) FROM read_parquet(" + Lit(result.outputs.back().path.string()) + ")"),
+  EXPECT_THAT(Query("SELECT max(id) FROM read_parquet(" + SqlString(result.outputs.back().path.string()) + ")"),
               ElementsAre(ElementsAre(Optional(std::string("99999")))));
   // Nothing else is left in the folder (no scratch folder).
   EXPECT_EQ(OutFiles().size(), result.outputs.size() + 1);

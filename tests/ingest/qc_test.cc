@@ -24,8 +24,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 
-std::string Lit(const std::string& text) { return SqlString(text); }
-
 // Orders over two Parquet files:
 //   order_id: 1..6 with 3 twice (rows 3 and 4) and one NULL
 //   status:   new/paid/shipped plus one 'lost' and one NULL
@@ -58,7 +56,7 @@ class QcFixture : public ::testing::Test {
     EXPECT_TRUE(db.ok());
     auto connection = (*db)->Connect();
     EXPECT_TRUE(connection.ok());
-    Status copied = (*connection)->Execute("COPY (" + select + ") TO " + Lit(path.string()) + " (FORMAT parquet)");
+    Status copied = (*connection)->Execute("COPY (" + select + ") TO " + SqlString(path.string()) + " (FORMAT parquet)");
     EXPECT_TRUE(copied.ok()) << copied.ToString();
     return path;
   }
@@ -254,10 +252,10 @@ TEST_F(QcChecks, CustomSqlCannotWrite) {
   const std::string before = testing::ReadFile(files_[0]);
   QcCheck check = Check("sql");
   for (const std::string& sql :
-       {"COPY (SELECT 1) TO " + Lit((dir_.path() / "x.csv").string()),
+       {"COPY (SELECT 1) TO " + SqlString((dir_.path() / "x.csv").string()),
         // Even the data files, which the sandbox may otherwise write:
-        "COPY (SELECT 1 AS order_id) TO " + Lit(files_[0].string()) + " (FORMAT parquet)",
-        "SELECT 1; COPY (SELECT 1) TO " + Lit(files_[0].string()), "ATTACH " + Lit((dir_.path() / "x.db").string())}) {
+        "COPY (SELECT 1 AS order_id) TO " + SqlString(files_[0].string()) + " (FORMAT parquet)",
+        "SELECT 1; COPY (SELECT 1) TO " + SqlString(files_[0].string()), "ATTACH " + SqlString((dir_.path() / "x.db").string())}) {
     check.sql = sql;
     QcOutcome outcome = RunOne(check);
     EXPECT_FALSE(outcome.passed) << sql;
