@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/model.h"
@@ -26,6 +27,21 @@ struct GrantFilter {
   std::optional<Principal> principal;
   std::optional<std::string> dataset;  // grants on any of the dataset's roles
   bool include_revoked = false;
+};
+
+struct DatasetFilter {
+  std::optional<Tier> tier;
+  std::string name_prefix;
+  std::string after_name;  // names greater than this (paging)
+  int64_t limit = 1000;
+};
+
+struct JobFilter {
+  std::optional<JobState> state;
+  std::optional<std::string> dataset;
+  std::optional<std::string> created_by;
+  int64_t before_id = 0;  // > 0: only jobs with id < before_id (paging, newest first)
+  int64_t limit = 100;
 };
 
 struct AuditQuery {
@@ -48,6 +64,8 @@ class CatalogTransaction {
 
   virtual Result<std::optional<DatasetRecord>> GetDataset(std::string_view name) = 0;
   virtual Result<std::vector<DatasetRecord>> ListDatasets() = 0;
+  // Datasets by name, filtered in the catalog (one page; see DatasetFilter).
+  virtual Result<std::vector<DatasetRecord>> ListDatasetsFiltered(const DatasetFilter& filter) = 0;
   // Sets created_at/updated_at from the catalog's clock and generation to 1. AlreadyExists if taken.
   virtual Status InsertDataset(const DatasetRecord& dataset) = 0;
   // Replaces spec and bucket, bumps generation, sets updated_at. NotFound if absent.
@@ -99,6 +117,69 @@ class CatalogTransaction {
   virtual Status InsertTriggerEvent(std::string_view dataset, int64_t update_number, std::string_view pipeline) = 0;
   virtual Result<std::vector<TriggerEvent>> ListTriggerEvents(std::optional<std::string_view> dataset) = 0;
 
+  // ---- Users, groups and tokens.
+  // Records the user (created_at from the clock when empty), its principal "user:<name>", and its
+  // memberships of user.groups (group principals are created as needed). AlreadyExists if taken.
+  virtual Status InsertUser(const UserRecord& user) = 0;
+  // With groups filled in, sorted.
+  virtual Result<std::optional<UserRecord>> GetUser(std::string_view name) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  // Sets admin and disabled; NotFound if absent. Groups are changed with the two calls below.
+  virtual Status UpdateUser(const UserRecord& user) = 0;
+  // Creates the group principal when needed; returns false when the user already was a member.
+  // NotFound for an unknown user.
+  virtual Result<bool> AddGroupMember(std::string_view group, std::string_view user) = 0;
+  // Returns false when the user was not a member.
+  virtual Result<bool> RemoveGroupMember(std::string_view group, std::string_view user) = 0;
+  // Members of a group, sorted; empty for an unknown group.
+  virtual Result<std::vector<std::string>> ListGroupMembers(std::string_view group) = 0;
+
+  // Records a token (created_at from the clock when empty); the user must exist. Returns its id.
+  // AlreadyExists if the hash is taken.
+  virtual Result<int64_t> InsertToken(const TokenRecord& token) = 0;
+  virtual Result<std::optional<TokenRecord>> FindTokenBySecretHash(std::string_view secret_sha256) = 0;
+  virtual Result<std::optional<TokenRecord>> GetToken(int64_t id) = 0;
+  // Tokens of one user, or of everyone; by id.
+  virtual Result<std::vector<TokenRecord>> ListTokens(std::optional<std::string_view> user) = 0;
+  // Sets revoked_at/by; NotFound if absent, Conflict if already revoked.
+  virtual Status RevokeToken(int64_t id, std::string_view revoked_by) = 0;
+
+  // ---- Jobs. Lease times are RFC 3339 strings from the caller's clock (they sort as text).
+  // Records a queued job (created_at from the clock, attempts 0); returns its id (1, 2, 3 ...).
+  virtual Result<int64_t> InsertJob(const JobRecord& job) = 0;
+  virtual Result<std::optional<JobRecord>> GetJob(int64_t id) = 0;
+  // Newest first.
+  virtual Result<std::vector<JobRecord>> ListJobs(const JobFilter& filter) = 0;
+  // How many jobs are in each state (states with none are absent).
+  virtual Result<std::vector<std::pair<JobState, int64_t>>> CountJobsByState() = 0;
+  // Takes the oldest job that is queued, or running with a lease that expired at or before `now`:
+  // sets it running, leased to `owner` until `lease_expires_at`, attempts + 1, started_at when
+  // unset. An expired job that already used max_attempts is marked failed instead ("its worker
+  // stopped N times") and not returned. A running job with cancel_requested whose lease expired is
+  // marked cancelled. nullopt when there is nothing to do.
+  virtual Result<std::optional<JobRecord>> LeaseJob(std::string_view owner, std::string_view now,
+                                                    std::string_view lease_expires_at) = 0;
+  // Extends the lease and returns the job as it is now (the worker reads cancel_requested).
+  // Conflict when `owner` no longer holds it (it expired and was taken over, or it finished).
+  virtual Result<JobRecord> RenewJobLease(int64_t id, std::string_view owner, std::string_view lease_expires_at) = 0;
+  // Conflict when `owner` does not hold the job.
+  virtual Status SetJobProgress(int64_t id, std::string_view owner, const JobProgress& progress) = 0;
+  virtual Status SetJobUpdate(int64_t id, std::string_view owner, int64_t update_number) = 0;
+  // running -> succeeded | failed | cancelled, lease cleared, finished_at set. Conflict when `owner`
+  // does not hold it; InvalidArgument for a state that is not final.
+  virtual Status FinishJob(int64_t id, std::string_view owner, JobState state, std::string_view result_json,
+                           std::string_view error) = 0;
+  // running -> queued, lease cleared and the attempt not counted (a clean shutdown is not a failure).
+  // Conflict when `owner` does not hold it.
+  virtual Status ReleaseJob(int64_t id, std::string_view owner) = 0;
+  // queued -> cancelled at once; running -> cancel_requested (its worker stops it). Returns the job
+  // as it is now. NotFound if absent; Conflict for a finished job (the message names its state).
+  virtual Result<JobRecord> RequestJobCancel(int64_t id, std::string_view requested_by) = 0;
+  // Appends a line to the job's log (seq 1, 2, 3 ... per job; `at` from the clock). NotFound if no job.
+  virtual Status AppendJobLog(int64_t id, std::string_view level, std::string_view message) = 0;
+  // Lines with seq > after_seq, oldest first, at most `limit`.
+  virtual Result<std::vector<JobLogLine>> ListJobLogs(int64_t id, int64_t after_seq, int64_t limit) = 0;
+
   // Appends to the hash-chained audit log; assigns seq and `at` (when empty). Returns seq.
   virtual Result<int64_t> AppendAudit(const AuditEvent& event) = 0;
   virtual Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) = 0;
@@ -124,7 +205,7 @@ class Catalog {
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails
 // with a message saying the catalog was written by a newer EDL.
-inline constexpr int kCatalogSchemaVersion = 2;
+inline constexpr int kCatalogSchemaVersion = 3;
 
 // Opens (creating when absent) the catalog at `url` and applies pending migrations.
 // Supported: "sqlite:PATH" (PATH absolute, or relative to the working directory).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -127,6 +128,62 @@ Result<GrantRecord> ReadGrant(const Statement& row) {
   return grant;
 }
 
+constexpr std::string_view kTokenSelect =
+    "SELECT t.id, u.name, t.description, t.secret_sha256, t.created_at, t.created_by, t.expires_at, t.revoked_at, "
+    "t.revoked_by FROM tokens t JOIN users u ON u.id = t.user_id";
+
+TokenRecord ReadToken(const Statement& row) {
+  TokenRecord token;
+  token.id = row.Int(0);
+  token.user = row.Text(1);
+  token.description = row.Text(2);
+  token.secret_sha256 = row.Text(3);
+  token.created_at = row.Text(4);
+  token.created_by = row.Text(5);
+  token.expires_at = row.OptionalText(6);
+  token.revoked_at = row.OptionalText(7);
+  token.revoked_by = row.Text(8);
+  return token;
+}
+
+constexpr std::string_view kJobColumns =
+    "id, kind, state, dataset, spec_json, created_by, created_at, started_at, finished_at, attempts, max_attempts, "
+    "lease_owner, lease_expires_at, cancel_requested, cancel_requested_by, progress_phase, progress_bytes_done, "
+    "progress_bytes_total, progress_files_done, progress_files_total, update_number, result_json, error";
+
+Result<JobRecord> ReadJob(const Statement& row) {
+  JobRecord job;
+  job.id = row.Int(0);
+  job.kind = row.Text(1);
+  ASSIGN_OR_RETURN(job.state, ParseJobState(row.Text(2)));
+  job.dataset = row.Text(3);
+  job.spec_json = row.Text(4);
+  job.created_by = row.Text(5);
+  job.created_at = row.Text(6);
+  job.started_at = row.OptionalText(7);
+  job.finished_at = row.OptionalText(8);
+  job.attempts = row.Int(9);
+  job.max_attempts = row.Int(10);
+  job.lease_owner = row.Text(11);  // NULL (not leased) reads as ""
+  job.lease_expires_at = row.OptionalText(12);
+  job.cancel_requested = row.Int(13) != 0;
+  job.cancel_requested_by = row.OptionalText(14);
+  job.progress.phase = row.Text(15);
+  job.progress.bytes_done = static_cast<uint64_t>(row.Int(16));
+  job.progress.bytes_total = static_cast<uint64_t>(row.Int(17));
+  job.progress.files_done = row.Int(18);
+  job.progress.files_total = row.Int(19);
+  if (!row.IsNull(20)) job.update_number = row.Int(20);
+  job.result_json = row.Text(21);
+  job.error = row.Text(22);
+  return job;
+}
+
+// The error a cancelled job carries.
+std::string CancelledBy(const std::optional<std::string>& requested_by) {
+  return fmt::format("cancelled by {}", requested_by.value_or("an unknown principal"));
+}
+
 constexpr std::string_view kAuditColumns = "seq, at, actor, action, target, details_json";
 
 AuditEvent ReadAuditEvent(const Statement& row) {
@@ -208,6 +265,26 @@ class SqliteTransaction final : public CatalogTransaction {
   Result<std::vector<DatasetRecord>> ListDatasets() override {
     ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(fmt::format("SELECT {} FROM datasets ORDER BY name", kDatasetColumns),
                                                  "list datasets"));
+    std::vector<DatasetRecord> datasets;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return datasets;
+      ASSIGN_OR_RETURN(DatasetRecord record, ReadDataset(db_, stmt));
+      datasets.push_back(std::move(record));
+    }
+  }
+
+  Result<std::vector<DatasetRecord>> ListDatasetsFiltered(const DatasetFilter& filter) override {
+    // Numbers are formatted in; text is bound.
+    std::string sql = fmt::format("SELECT {} FROM datasets WHERE name > ?", kDatasetColumns);
+    if (filter.tier) sql += " AND tier = ?";
+    if (!filter.name_prefix.empty()) sql += fmt::format(" AND substr(name, 1, {}) = ?", filter.name_prefix.size());
+    sql += fmt::format(" ORDER BY name LIMIT {}", std::max<int64_t>(filter.limit, 1));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list datasets"));
+    int index = 1;
+    stmt.BindAt(index++, filter.after_name);
+    if (filter.tier) stmt.BindAt(index++, TierName(*filter.tier));
+    if (!filter.name_prefix.empty()) stmt.BindAt(index++, filter.name_prefix);
     std::vector<DatasetRecord> datasets;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -609,6 +686,354 @@ class SqliteTransaction final : public CatalogTransaction {
     return out;
   }
 
+  // ---- Users, groups and tokens ----
+
+  Status InsertUser(const UserRecord& user) override {
+    RETURN_IF_ERROR(RequireWrite("InsertUser"));
+    if (user.name.empty()) return InvalidArgument("user name is empty");
+    Principal principal{PrincipalKind::kUser, user.name};
+    RETURN_IF_ERROR(EnsurePrincipal(principal).status());
+    ASSIGN_OR_RETURN(std::optional<int64_t> principal_id, PrincipalId(principal));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO users (principal_id, name, admin, disabled, created_at, created_by) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)",
+                                 fmt::format("insert user '{}'", user.name)));
+    Status status = stmt.Bind(principal_id, user.name, user.admin ? 1 : 0, user.disabled ? 1 : 0,
+                              user.created_at.empty() ? Now() : user.created_at, user.created_by)
+                        .Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists(fmt::format("user '{}' already exists", user.name));
+    }
+    RETURN_IF_ERROR(status);
+    for (const std::string& group : user.groups) {
+      RETURN_IF_ERROR(AddMembership(group, user.name, *principal_id).status());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) override {
+    ASSIGN_OR_RETURN(std::vector<UserRecord> users, QueryUsers(name));
+    if (users.empty()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(std::move(users.front()));
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override { return QueryUsers(std::nullopt); }
+
+  Status UpdateUser(const UserRecord& user) override {
+    RETURN_IF_ERROR(RequireWrite("UpdateUser"));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE users SET admin = ?, disabled = ? WHERE name = ?",
+                                                 fmt::format("update user '{}'", user.name)));
+    RETURN_IF_ERROR(stmt.Bind(user.admin ? 1 : 0, user.disabled ? 1 : 0, user.name).Run());
+    if (db_.Changes() == 0) return NotFound(fmt::format("user '{}' does not exist", user.name));
+    return Status::Ok();
+  }
+
+  Result<bool> AddGroupMember(std::string_view group, std::string_view user) override {
+    RETURN_IF_ERROR(RequireWrite("AddGroupMember"));
+    ASSIGN_OR_RETURN(Statement find, db_.Prepare("SELECT principal_id FROM users WHERE name = ?",
+                                                 fmt::format("look up user '{}'", user)));
+    find.Bind(user);
+    ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) {
+      return NotFound(fmt::format("cannot add user '{}' to group '{}': the user does not exist", user, group));
+    }
+    return AddMembership(group, user, find.Int(0));
+  }
+
+  Result<bool> RemoveGroupMember(std::string_view group, std::string_view user) override {
+    RETURN_IF_ERROR(RequireWrite("RemoveGroupMember"));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("DELETE FROM group_members WHERE "
+                                 "group_id = (SELECT id FROM principals WHERE kind = 'group' AND name = ?) AND "
+                                 "member_id = (SELECT principal_id FROM users WHERE name = ?)",
+                                 fmt::format("remove user '{}' from group '{}'", user, group)));
+    RETURN_IF_ERROR(stmt.Bind(group, user).Run());
+    return db_.Changes() == 1;
+  }
+
+  Result<std::vector<std::string>> ListGroupMembers(std::string_view group) override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT m.name FROM group_members gm JOIN principals g ON g.id = gm.group_id "
+                                 "JOIN principals m ON m.id = gm.member_id "
+                                 "WHERE g.kind = 'group' AND g.name = ? AND m.kind = 'user' ORDER BY m.name",
+                                 fmt::format("list the members of group '{}'", group)));
+    stmt.Bind(group);
+    std::vector<std::string> members;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return members;
+      members.push_back(stmt.Text(0));
+    }
+  }
+
+  Result<int64_t> InsertToken(const TokenRecord& token) override {
+    RETURN_IF_ERROR(RequireWrite("InsertToken"));
+    if (token.secret_sha256.empty()) {
+      return InvalidArgument(fmt::format("token for user '{}' has no secret hash", token.user));
+    }
+    ASSIGN_OR_RETURN(Statement find,
+                     db_.Prepare("SELECT id FROM users WHERE name = ?", fmt::format("look up user '{}'", token.user)));
+    find.Bind(token.user);
+    ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) {
+      return NotFound(fmt::format("cannot create a token for user '{}': the user does not exist", token.user));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO tokens (user_id, description, secret_sha256, created_at, created_by, "
+                                 "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                 fmt::format("insert a token for user '{}'", token.user)));
+    Status status = stmt.Bind(find.Int(0), token.description, token.secret_sha256,
+                              token.created_at.empty() ? Now() : token.created_at, token.created_by, token.expires_at)
+                        .Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists(
+          fmt::format("cannot create a token for user '{}': a token with the same secret hash exists", token.user));
+    }
+    RETURN_IF_ERROR(status);
+    return db_.LastInsertRowId();
+  }
+
+  Result<std::optional<TokenRecord>> FindTokenBySecretHash(std::string_view secret_sha256) override {
+    ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
+                     QueryTokens("t.secret_sha256 = ?", "find a token by its secret hash", secret_sha256));
+    if (tokens.empty()) return std::optional<TokenRecord>();
+    return std::optional<TokenRecord>(std::move(tokens.front()));
+  }
+
+  Result<std::optional<TokenRecord>> GetToken(int64_t id) override {
+    ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
+                     QueryTokens(fmt::format("t.id = {}", id), fmt::format("read token {}", id), std::nullopt));
+    if (tokens.empty()) return std::optional<TokenRecord>();
+    return std::optional<TokenRecord>(std::move(tokens.front()));
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens(std::optional<std::string_view> user) override {
+    if (user) {
+      return QueryTokens("u.name = ? ORDER BY t.id", fmt::format("list the tokens of user '{}'", *user), user);
+    }
+    return QueryTokens("1 = 1 ORDER BY t.id", "list tokens", std::nullopt);
+  }
+
+  Status RevokeToken(int64_t id, std::string_view revoked_by) override {
+    RETURN_IF_ERROR(RequireWrite("RevokeToken"));
+    ASSIGN_OR_RETURN(Statement find, db_.Prepare("SELECT revoked_at, revoked_by FROM tokens WHERE id = ?",
+                                                 fmt::format("look up token {}", id)));
+    find.Bind(id);
+    ASSIGN_OR_RETURN(bool found, find.Step());
+    if (!found) return NotFound(fmt::format("token {} does not exist", id));
+    if (!find.IsNull(0)) {
+      return Conflict(fmt::format("token {} was already revoked at {} by '{}'", id, find.Text(0), find.Text(1)));
+    }
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+                                                 fmt::format("revoke token {}", id)));
+    return stmt.Bind(Now(), revoked_by, id).Run();
+  }
+
+  // ---- Jobs ----
+
+  Result<int64_t> InsertJob(const JobRecord& job) override {
+    RETURN_IF_ERROR(RequireWrite("InsertJob"));
+    if (job.kind.empty()) return InvalidArgument("job kind is empty");
+    if (job.max_attempts < 1) {
+      return InvalidArgument(fmt::format("{} job on dataset '{}': max_attempts is {}, must be at least 1", job.kind,
+                                         job.dataset, job.max_attempts));
+    }
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO jobs (kind, state, dataset, spec_json, created_by, created_at, "
+                                 "max_attempts) VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+                                 fmt::format("queue a {} job on dataset '{}'", job.kind, job.dataset)));
+    RETURN_IF_ERROR(stmt.Bind(job.kind, job.dataset, job.spec_json, job.created_by, Now(), job.max_attempts).Run());
+    return db_.LastInsertRowId();
+  }
+
+  Result<std::optional<JobRecord>> GetJob(int64_t id) override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(fmt::format("SELECT {} FROM jobs WHERE id = ?", kJobColumns),
+                                                 fmt::format("read job {}", id)));
+    stmt.Bind(id);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<JobRecord>();
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(stmt));
+    return std::optional<JobRecord>(std::move(job));
+  }
+
+  Result<std::vector<JobRecord>> ListJobs(const JobFilter& filter) override {
+    if (filter.limit < 0) return InvalidArgument(fmt::format("job list limit {} is negative", filter.limit));
+    std::string sql = fmt::format("SELECT {} FROM jobs WHERE 1 = 1", kJobColumns);
+    std::vector<std::string> params;
+    if (filter.state) {
+      sql += " AND state = ?";
+      params.emplace_back(JobStateName(*filter.state));
+    }
+    if (filter.dataset) {
+      sql += " AND dataset = ?";
+      params.push_back(*filter.dataset);
+    }
+    if (filter.created_by) {
+      sql += " AND created_by = ?";
+      params.push_back(*filter.created_by);
+    }
+    if (filter.before_id > 0) sql += fmt::format(" AND id < {}", filter.before_id);
+    sql += fmt::format(" ORDER BY id DESC LIMIT {}", filter.limit);
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list jobs"));
+    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 1), params[i]);
+    std::vector<JobRecord> jobs;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return jobs;
+      ASSIGN_OR_RETURN(JobRecord job, ReadJob(stmt));
+      jobs.push_back(std::move(job));
+    }
+  }
+
+  Result<std::vector<std::pair<JobState, int64_t>>> CountJobsByState() override {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state", "count jobs by state"));
+    std::vector<std::pair<JobState, int64_t>> counts;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(JobState state, ParseJobState(stmt.Text(0)));
+      counts.emplace_back(state, stmt.Int(1));
+    }
+    // In lifecycle order (kAllJobStates), not the text order of the state names.
+    std::sort(counts.begin(), counts.end());
+    return counts;
+  }
+
+  Result<std::optional<JobRecord>> LeaseJob(std::string_view owner, std::string_view now,
+                                            std::string_view lease_expires_at) override {
+    RETURN_IF_ERROR(RequireWrite("LeaseJob"));
+    if (owner.empty()) return InvalidArgument("cannot lease a job: the worker name is empty");
+    // Each pass leases a job or finishes one whose worker died, so the loop ends.
+    while (true) {
+      ASSIGN_OR_RETURN(Statement find,
+                       db_.Prepare(fmt::format("SELECT {} FROM jobs WHERE state = 'queued' OR "
+                                               "(state = 'running' AND lease_expires_at <= ?) ORDER BY id LIMIT 1",
+                                               kJobColumns),
+                                   fmt::format("find a job for worker {}", owner)));
+      find.Bind(now);
+      ASSIGN_OR_RETURN(bool found, find.Step());
+      if (!found) return std::optional<JobRecord>();
+      ASSIGN_OR_RETURN(JobRecord job, ReadJob(find));
+      if (job.state == JobState::kRunning && job.cancel_requested) {
+        RETURN_IF_ERROR(MarkJobFinished(job.id, JobState::kCancelled, "", CancelledBy(job.cancel_requested_by)));
+        continue;
+      }
+      if (job.state == JobState::kRunning && job.attempts >= job.max_attempts) {
+        RETURN_IF_ERROR(MarkJobFinished(job.id, JobState::kFailed, "",
+                                        fmt::format("its worker stopped {} times (lease expired)", job.attempts)));
+        continue;
+      }
+      ASSIGN_OR_RETURN(Statement lease,
+                       db_.Prepare("UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, "
+                                   "attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ?",
+                                   fmt::format("lease job {} to worker {}", job.id, owner)));
+      RETURN_IF_ERROR(lease.Bind(owner, lease_expires_at, Now(), job.id).Run());
+      ASSIGN_OR_RETURN(JobRecord leased, RequireJob(job.id));
+      return std::optional<JobRecord>(std::move(leased));
+    }
+  }
+
+  Result<JobRecord> RenewJobLease(int64_t id, std::string_view owner, std::string_view lease_expires_at) override {
+    RETURN_IF_ERROR(RequireWrite("RenewJobLease"));
+    RETURN_IF_ERROR(RequireHeldJob(id, owner).status());
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE jobs SET lease_expires_at = ? WHERE id = ?",
+                                                 fmt::format("renew the lease of job {}", id)));
+    RETURN_IF_ERROR(stmt.Bind(lease_expires_at, id).Run());
+    return RequireJob(id);
+  }
+
+  Status SetJobProgress(int64_t id, std::string_view owner, const JobProgress& progress) override {
+    RETURN_IF_ERROR(RequireWrite("SetJobProgress"));
+    RETURN_IF_ERROR(RequireHeldJob(id, owner).status());
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("UPDATE jobs SET progress_phase = ?, progress_bytes_done = ?, "
+                                 "progress_bytes_total = ?, progress_files_done = ?, progress_files_total = ? "
+                                 "WHERE id = ?",
+                                 fmt::format("record the progress of job {}", id)));
+    return stmt
+        .Bind(progress.phase, static_cast<int64_t>(progress.bytes_done), static_cast<int64_t>(progress.bytes_total),
+              progress.files_done, progress.files_total, id)
+        .Run();
+  }
+
+  Status SetJobUpdate(int64_t id, std::string_view owner, int64_t update_number) override {
+    RETURN_IF_ERROR(RequireWrite("SetJobUpdate"));
+    RETURN_IF_ERROR(RequireHeldJob(id, owner).status());
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE jobs SET update_number = ? WHERE id = ?",
+                                                 fmt::format("record update {} on job {}", update_number, id)));
+    return stmt.Bind(update_number, id).Run();
+  }
+
+  Status FinishJob(int64_t id, std::string_view owner, JobState state, std::string_view result_json,
+                   std::string_view error) override {
+    RETURN_IF_ERROR(RequireWrite("FinishJob"));
+    if (!IsFinished(state)) {
+      return InvalidArgument(
+          fmt::format("cannot finish job {} as {}: not a final state (succeeded, failed or "
+                      "cancelled)",
+                      id, JobStateName(state)));
+    }
+    RETURN_IF_ERROR(RequireHeldJob(id, owner).status());
+    return MarkJobFinished(id, state, result_json, error);
+  }
+
+  Status ReleaseJob(int64_t id, std::string_view owner) override {
+    RETURN_IF_ERROR(RequireWrite("ReleaseJob"));
+    ASSIGN_OR_RETURN(JobRecord job, RequireHeldJob(id, owner));
+    // Queued jobs are cancelled at once (RequestJobCancel), so a released one with a pending
+    // request is cancelled rather than queued again.
+    if (job.cancel_requested)
+      return MarkJobFinished(id, JobState::kCancelled, "", CancelledBy(job.cancel_requested_by));
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+                                 "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ?",
+                                 fmt::format("release job {} from worker {}", id, owner)));
+    return stmt.Bind(id).Run();
+  }
+
+  Result<JobRecord> RequestJobCancel(int64_t id, std::string_view requested_by) override {
+    RETURN_IF_ERROR(RequireWrite("RequestJobCancel"));
+    ASSIGN_OR_RETURN(JobRecord job, RequireJob(id));
+    if (IsFinished(job.state)) {
+      return Conflict(fmt::format("job {} is already {}", id, JobStateName(job.state)));
+    }
+    if (!job.cancel_requested) {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       db_.Prepare("UPDATE jobs SET cancel_requested = 1, cancel_requested_by = ? WHERE id = ?",
+                                   fmt::format("request the cancellation of job {}", id)));
+      RETURN_IF_ERROR(stmt.Bind(requested_by, id).Run());
+    }
+    if (job.state == JobState::kQueued) {
+      RETURN_IF_ERROR(MarkJobFinished(id, JobState::kCancelled, "", CancelledBy(std::string(requested_by))));
+    }
+    return RequireJob(id);
+  }
+
+  Status AppendJobLog(int64_t id, std::string_view level, std::string_view message) override {
+    RETURN_IF_ERROR(RequireWrite("AppendJobLog"));
+    RETURN_IF_ERROR(RequireJob(id).status());
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare("INSERT INTO job_logs (job_id, seq, at, level, message) "
+                                 "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM job_logs WHERE job_id = ?",
+                                 fmt::format("append to the log of job {}", id)));
+    return stmt.Bind(id, Now(), level, message, id).Run();
+  }
+
+  Result<std::vector<JobLogLine>> ListJobLogs(int64_t id, int64_t after_seq, int64_t limit) override {
+    if (limit < 0) return InvalidArgument(fmt::format("job log limit {} is negative", limit));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT job_id, seq, at, level, message FROM job_logs "
+                                                 "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                                 fmt::format("read the log of job {}", id)));
+    stmt.Bind(id, after_seq, limit);
+    std::vector<JobLogLine> lines;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return lines;
+      lines.push_back({stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3), stmt.Text(4)});
+    }
+  }
+
   Result<int64_t> AppendAudit(const AuditEvent& event) override {
     RETURN_IF_ERROR(RequireWrite("AppendAudit"));
     if (event.actor.empty() || event.action.empty()) {
@@ -709,6 +1134,84 @@ class SqliteTransaction final : public CatalogTransaction {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return std::optional<int64_t>();
     return std::optional<int64_t>(stmt.Int(0));
+  }
+
+  // Users with their groups, by name; only `name` when given.
+  Result<std::vector<UserRecord>> QueryUsers(std::optional<std::string_view> name) {
+    std::string sql =
+        "SELECT u.name, u.admin, u.disabled, u.created_at, u.created_by, g.name FROM users u "
+        "LEFT JOIN group_members gm ON gm.member_id = u.principal_id "
+        "LEFT JOIN principals g ON g.id = gm.group_id AND g.kind = 'group'";
+    if (name) sql += " WHERE u.name = ?";
+    sql += " ORDER BY u.name, g.name";
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_.Prepare(sql, name ? fmt::format("read user '{}'", *name) : std::string("list users")));
+    if (name) stmt.Bind(*name);
+    std::vector<UserRecord> users;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return users;
+      if (users.empty() || users.back().name != stmt.Text(0)) {  // one row per group, grouped by user
+        UserRecord user;
+        user.name = stmt.Text(0);
+        user.admin = stmt.Int(1) != 0;
+        user.disabled = stmt.Int(2) != 0;
+        user.created_at = stmt.Text(3);
+        user.created_by = stmt.Text(4);
+        users.push_back(std::move(user));
+      }
+      if (!stmt.IsNull(5)) users.back().groups.push_back(stmt.Text(5));
+    }
+  }
+
+  // Makes the principal `user_principal_id` a member of `group` (created when needed); false when
+  // it already was one.
+  Result<bool> AddMembership(std::string_view group, std::string_view user, int64_t user_principal_id) {
+    if (group.empty())
+      return InvalidArgument(fmt::format("cannot add user '{}' to a group: group name is empty", user));
+    Principal principal{PrincipalKind::kGroup, std::string(group)};
+    RETURN_IF_ERROR(EnsurePrincipal(principal).status());
+    ASSIGN_OR_RETURN(std::optional<int64_t> group_id, PrincipalId(principal));
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("INSERT INTO group_members (group_id, member_id) VALUES (?, ?) "
+                                                 "ON CONFLICT (group_id, member_id) DO NOTHING",
+                                                 fmt::format("add user '{}' to group '{}'", user, group)));
+    RETURN_IF_ERROR(stmt.Bind(group_id, user_principal_id).Run());
+    return db_.Changes() == 1;
+  }
+
+  Result<std::vector<TokenRecord>> QueryTokens(std::string_view where, std::string_view purpose,
+                                               std::optional<std::string_view> arg) {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(fmt::format("{} WHERE {}", kTokenSelect, where), purpose));
+    if (arg) stmt.Bind(*arg);
+    std::vector<TokenRecord> tokens;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return tokens;
+      tokens.push_back(ReadToken(stmt));
+    }
+  }
+
+  Result<JobRecord> RequireJob(int64_t id) {
+    ASSIGN_OR_RETURN(std::optional<JobRecord> job, GetJob(id));
+    if (!job) return NotFound(fmt::format("job {} does not exist", id));
+    return std::move(*job);
+  }
+
+  // The job, when `owner` holds its lease; Conflict naming who holds it, or its state, otherwise.
+  Result<JobRecord> RequireHeldJob(int64_t id, std::string_view owner) {
+    ASSIGN_OR_RETURN(JobRecord job, RequireJob(id));
+    if (job.state == JobState::kRunning && job.lease_owner == owner) return job;
+    std::string now_is = job.state == JobState::kRunning ? fmt::format("it is held by {}", job.lease_owner)
+                                                         : fmt::format("it is {}", JobStateName(job.state));
+    return Conflict(fmt::format("job {} is not held by worker {} ({})", id, owner, now_is));
+  }
+
+  // Ends the job in the final `state` with its lease cleared.
+  Status MarkJobFinished(int64_t id, JobState state, std::string_view result_json, std::string_view error) {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("UPDATE jobs SET state = ?, finished_at = ?, lease_owner = NULL, "
+                                                 "lease_expires_at = NULL, result_json = ?, error = ? WHERE id = ?",
+                                                 fmt::format("mark job {} {}", id, JobStateName(state))));
+    return stmt.Bind(JobStateName(state), Now(), result_json, error, id).Run();
   }
 
   const Connection& db_;

@@ -162,9 +162,86 @@ CREATE TABLE trigger_events (
 CREATE INDEX trigger_events_by_state ON trigger_events (state, id);
 )sql";
 
+// The server: user accounts (each also the principal 'user:<name>'; their group memberships are
+// rows of group_members, whose member is the user's principal), bearer tokens (only the SHA-256 of
+// the secret), and persistent jobs with their logs. v1's jobs table was a placeholder no release
+// wrote; it is rebuilt in the shape JobRecord needs, keeping any rows it has.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  principal_id INTEGER NOT NULL UNIQUE REFERENCES principals (id),
+  name TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  description TEXT NOT NULL DEFAULT '',
+  secret_sha256 TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT,
+  revoked_by TEXT
+);
+CREATE INDEX tokens_by_user ON tokens (user_id, id);
+
+CREATE TABLE jobs_v3 (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+  dataset TEXT NOT NULL DEFAULT '',
+  spec_json TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+  lease_owner TEXT,
+  lease_expires_at TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+  cancel_requested_by TEXT,
+  progress_phase TEXT NOT NULL DEFAULT '',
+  progress_bytes_done INTEGER NOT NULL DEFAULT 0,
+  progress_bytes_total INTEGER NOT NULL DEFAULT 0,
+  progress_files_done INTEGER NOT NULL DEFAULT 0,
+  progress_files_total INTEGER NOT NULL DEFAULT 0,
+  update_number INTEGER,
+  result_json TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO jobs_v3 (id, kind, state, spec_json, created_by, created_at, attempts, max_attempts, lease_owner,
+                     lease_expires_at, result_json)
+  SELECT id, kind, state, payload_json, created_by, created_at, attempts, max_attempts, lease_owner,
+         lease_expires_at, COALESCE(result_json, '')
+  FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v3 RENAME TO jobs;
+-- Workers lease the oldest queued job and look for expired leases of running ones; listings page
+-- by id within a state or a dataset.
+CREATE INDEX jobs_by_state ON jobs (state, id);
+CREATE INDEX jobs_by_lease ON jobs (state, lease_expires_at);
+CREATE INDEX jobs_by_dataset ON jobs (dataset, id);
+
+CREATE TABLE job_logs (
+  job_id INTEGER NOT NULL REFERENCES jobs (id),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  at TEXT NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {1, "create the catalog schema", kSchemaV1},
     {2, "update leases and trigger events", kSchemaV2},
+    {3, "users, tokens, jobs and job logs", kSchemaV3},
 };
 
 constexpr bool MigrationsNumberedInOrder() {

@@ -51,4 +51,27 @@ Status RunUpdate(const GlobalOptions& options, const std::string& dataset, int64
 Status RunRecover(const GlobalOptions& options, const Clock& clock);
 Status RunGc(const GlobalOptions& options, std::optional<int64_t> older_than_days, const Clock& clock);
 
+// `edl serve [--http HOST:PORT]`: the REST API and job workers until SIGTERM/SIGINT.
+Status RunServe(const GlobalOptions& options, const std::string& http_override, const Clock& clock);
+// `edl worker`: job workers without the HTTP front end, until SIGTERM/SIGINT.
+Status RunWorker(const GlobalOptions& options, const Clock& clock);
+
+struct UserFlags {
+  std::string name;
+  std::vector<std::string> groups;
+  bool admin = false;
+  bool no_employee = false;
+};
+Status RunUsersAdd(const GlobalOptions& options, const UserFlags& flags, const Clock& clock);
+Status RunUsersList(const GlobalOptions& options, const Clock& clock);
+
+struct TokenFlags {
+  std::string user;
+  std::string description;
+  std::optional<int64_t> expires_in_days;
+};
+Status RunTokensCreate(const GlobalOptions& options, const TokenFlags& flags, const Clock& clock);
+Status RunTokensList(const GlobalOptions& options, const std::string& user, const Clock& clock);
+Status RunTokensRevoke(const GlobalOptions& options, int64_t id, const Clock& clock);
+
 }  // namespace edl::cli

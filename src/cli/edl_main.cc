@@ -88,6 +88,44 @@ int Main(int argc, char** argv) {
   gc->add_option("--older-than-days", gc_days, "Override ingest.keep_failed_days")->check(CLI::NonNegativeNumber);
   gc->callback([&] { result = RunGc(options, gc_days, clock); });
 
+  std::string http_override;
+  auto* serve = app.add_subcommand("serve", "Run the server: the REST API (docs/api.md) and job workers, until SIGTERM");
+  serve->add_option("--http", http_override, "Listen on HOST:PORT instead of server.http (port 0: any free port)");
+  serve->callback([&] { result = RunServe(options, http_override, clock); });
+
+  auto* worker = app.add_subcommand("worker", "Run job workers without the HTTP front end, until SIGTERM");
+  worker->callback([&] { result = RunWorker(options, clock); });
+
+  UserFlags user_flags;
+  auto* users = app.add_subcommand("users", "Manage the server's users");
+  users->require_subcommand(1);
+  auto* users_add = users->add_subcommand("add", "Add a user (joins the group employees unless --no-employee)");
+  users_add->add_option("NAME", user_flags.name, "User name ([a-z0-9][a-z0-9._-]*)")->required();
+  users_add->add_option("--group", user_flags.groups, "A group to join (repeatable)");
+  users_add->add_flag("--admin", user_flags.admin, "Make the user an instance admin");
+  users_add->add_flag("--no-employee", user_flags.no_employee, "Do not join the group employees (no internal-read)");
+  users_add->callback([&] { result = RunUsersAdd(options, user_flags, clock); });
+  auto* users_list = users->add_subcommand("list", "List users with their groups");
+  users_list->callback([&] { result = RunUsersList(options, clock); });
+
+  TokenFlags token_flags;
+  std::string tokens_user;
+  int64_t token_id = 0;
+  auto* tokens = app.add_subcommand("tokens", "Manage API tokens");
+  tokens->require_subcommand(1);
+  auto* tokens_create = tokens->add_subcommand("create", "Create a token for a user and print it (shown only once)");
+  tokens_create->add_option("USER", token_flags.user, "User name")->required();
+  tokens_create->add_option("--description", token_flags.description, "What the token is for");
+  tokens_create->add_option("--expires-in-days", token_flags.expires_in_days, "Expire after this many days (1-3650)")
+      ->check(CLI::Range(1, 3650));
+  tokens_create->callback([&] { result = RunTokensCreate(options, token_flags, clock); });
+  auto* tokens_list = tokens->add_subcommand("list", "List tokens (never their secrets)");
+  tokens_list->add_option("USER", tokens_user, "Only this user's tokens");
+  tokens_list->callback([&] { result = RunTokensList(options, tokens_user, clock); });
+  auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke a token; requests with it fail from now on");
+  tokens_revoke->add_option("ID", token_id, "Token id (from `edl tokens list`)")->required()->check(CLI::PositiveNumber);
+  tokens_revoke->callback([&] { result = RunTokensRevoke(options, token_id, clock); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -9,32 +9,15 @@
 #include "cli/commands.h"
 #include "cli/progress_bar.h"
 #include "core/clock.h"
+#include "core/serialize.h"
 #include "deploy/inventory.h"
 #include "ingest/ingest.h"
 #include "lake/lake.h"
 #include "storage/object_store.h"
 
 namespace edl::cli {
-namespace {
 
 using nlohmann::json;
-
-json ParseMetadata(const std::string& text) {
-  json parsed = json::parse(text.empty() ? "{}" : text, nullptr, false);
-  return parsed.is_discarded() ? json::object() : parsed;
-}
-
-json UpdateToJson(const UpdateRecord& u) {
-  json out = {{"dataset", u.dataset}, {"number", u.number}, {"kind", UpdateKindName(u.kind)},
-              {"state", UpdateStateName(u.state)}, {"created_by", u.created_by}, {"created_at", u.created_at},
-              {"metadata", ParseMetadata(u.metadata_json)}};
-  if (u.completed_at) out["completed_at"] = *u.completed_at;
-  if (!u.failure_reason.empty()) out["failure_reason"] = u.failure_reason;
-  if (u.files_removed_at) out["files_removed_at"] = *u.files_removed_at;
-  return out;
-}
-
-}  // namespace
 
 Status RunIngest(const GlobalOptions& options, const IngestFlags& flags, const Clock& clock) {
   ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
@@ -79,13 +62,13 @@ Status RunUpdates(const GlobalOptions& options, const std::string& dataset, cons
   ASSIGN_OR_RETURN(auto updates, ListDatasetUpdates(*lake->catalog, dataset));
   if (options.format() == OutputFormat::kJson) {
     json out = json::array();
-    for (const UpdateRecord& u : updates) out.push_back(UpdateToJson(u));
+    for (const UpdateRecord& u : updates) out.push_back(ToJson(u));
     PrintJson(std::cout, out);
     return Status::Ok();
   }
   std::vector<std::vector<std::string>> rows;
   for (const UpdateRecord& u : updates) {
-    json metadata = ParseMetadata(u.metadata_json);
+    json metadata = ParseStoredJson(u.metadata_json);
     std::string row_count = metadata.contains("rows") ? metadata["rows"].dump() : "";
     std::string files = metadata.contains("raw_files") ? std::to_string(metadata["raw_files"].size()) : "";
     std::string note = u.state == UpdateState::kFailed ? u.failure_reason : "";
@@ -102,15 +85,11 @@ Status RunUpdate(const GlobalOptions& options, const std::string& dataset, int64
   ASSIGN_OR_RETURN(auto lake, OpenDeployedLake(config, clock));
   ASSIGN_OR_RETURN(UpdateDetails details, DescribeUpdate(*lake->catalog, dataset, number));
   const UpdateRecord& u = details.update;
-  json metadata = ParseMetadata(u.metadata_json);
+  json metadata = ParseStoredJson(u.metadata_json);
   if (options.format() == OutputFormat::kJson) {
-    json out = UpdateToJson(u);
+    json out = ToJson(u);
     out["files"] = json::array();
-    for (const UpdateFile& f : details.files) {
-      json item = {{"area", f.area}, {"key", f.key}, {"size", f.size}, {"sha256", f.sha256}};
-      if (f.rows) item["rows"] = *f.rows;
-      out["files"].push_back(std::move(item));
-    }
+    for (const UpdateFile& f : details.files) out["files"].push_back(ToJson(f));
     PrintJson(std::cout, out);
     return Status::Ok();
   }

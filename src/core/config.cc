@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -85,6 +86,29 @@ class Fields {
       return Where(key).Error(value, "expected a whole number, got " + Describe(value));
     }
     out = parsed;
+    return Status::Ok();
+  }
+  // A whole number in [min, max] stored into `target` when the key is present.
+  Status BoundedInt(const std::string& key, int64_t& target, int64_t min, int64_t max) {
+    std::optional<int64_t> value;
+    RETURN_IF_ERROR(Int(key, value));
+    if (!value) return Status::Ok();
+    if (*value < min || *value > max) {
+      return Where(key).Error(Node(key), max == std::numeric_limits<int64_t>::max()
+                                             ? fmt::format("must be at least {}", min)
+                                             : fmt::format("must be between {} and {}", min, max));
+    }
+    target = *value;
+    return Status::Ok();
+  }
+  // A size like "512MB" stored into `target` when the key is present.
+  Status ByteSize(const std::string& key, int64_t& target) {
+    std::string text;
+    RETURN_IF_ERROR(String(key, text));
+    if (text.empty()) return Status::Ok();
+    auto bytes = ParseByteSize(text);
+    if (!bytes.ok()) return Where(key).Error(Node(key), bytes.status().message());
+    target = *bytes;
     return Status::Ok();
   }
   Status Double(const std::string& key, std::optional<double>& out) {
@@ -320,7 +344,35 @@ Result<InstanceConfig> ParseInstanceConfig(std::string_view yaml, std::string_vi
     RETURN_IF_ERROR(server.String("http", config.server.http));
     RETURN_IF_ERROR(server.String("pg", config.server.pg));
     RETURN_IF_ERROR(server.String("s3", config.server.s3));
+    ServerConfig& sv = config.server;
+    RETURN_IF_ERROR(server.String("tls_cert", sv.tls_cert));
+    RETURN_IF_ERROR(server.String("tls_key", sv.tls_key));
+    if (sv.tls_cert.empty() != sv.tls_key.empty()) {
+      const char* given = sv.tls_cert.empty() ? "tls_key" : "tls_cert";
+      return server.Where(given).Error(server.Node(given), "tls_cert and tls_key go together: set both or neither");
+    }
+    if (!sv.tls_cert.empty()) {
+      sv.tls_cert = Resolve(base_dir, sv.tls_cert);
+      sv.tls_key = Resolve(base_dir, sv.tls_key);
+    }
+    RETURN_IF_ERROR(server.BoundedInt("threads", sv.threads, 1, 4096));
+    RETURN_IF_ERROR(server.ByteSize("max_body_bytes", sv.max_body_bytes));
+    RETURN_IF_ERROR(server.ByteSize("max_upload_bytes", sv.max_upload_bytes));
+    RETURN_IF_ERROR(server.BoundedInt("read_timeout_seconds", sv.read_timeout_seconds, 1, 3600));
+    RETURN_IF_ERROR(server.BoundedInt("write_timeout_seconds", sv.write_timeout_seconds, 1, 3600));
+    RETURN_IF_ERROR(server.BoundedInt("shutdown_grace_seconds", sv.shutdown_grace_seconds, 0, 86400));
+    RETURN_IF_ERROR(server.Bool("json_logs", sv.json_logs));
     RETURN_IF_ERROR(server.Finish("server"));
+  }
+
+  if (fields.Has("jobs")) {
+    ASSIGN_OR_RETURN(Fields jobs, Fields::Of(fields.Node("jobs"), fields.Where("jobs")));
+    JobsConfig& jc = config.jobs;
+    RETURN_IF_ERROR(jobs.BoundedInt("workers", jc.workers, 0, 256));
+    RETURN_IF_ERROR(jobs.BoundedInt("lease_seconds", jc.lease_seconds, 1, 86400));
+    RETURN_IF_ERROR(jobs.BoundedInt("max_attempts", jc.max_attempts, 1, 100));
+    RETURN_IF_ERROR(jobs.BoundedInt("poll_interval_ms", jc.poll_interval_ms, 10, 60000));
+    RETURN_IF_ERROR(jobs.Finish("jobs"));
   }
 
   if (fields.Has("engine")) {
@@ -345,24 +397,12 @@ Result<InstanceConfig> ParseInstanceConfig(std::string_view yaml, std::string_vi
   if (fields.Has("ingest")) {
     ASSIGN_OR_RETURN(Fields ingest, Fields::Of(fields.Node("ingest"), fields.Where("ingest")));
     IngestConfig& in = config.ingest;
-    for (const auto& [key, target] : {std::pair<const char*, int64_t*>{"max_archive_entries", &in.max_archive_entries},
-                                      {"http_timeout_seconds", &in.http_timeout_seconds},
-                                      {"keep_failed_days", &in.keep_failed_days}}) {
-      std::optional<int64_t> value;
-      RETURN_IF_ERROR(ingest.Int(key, value));
-      if (!value) continue;
-      if (*value < 1) return ingest.Where(key).Error(ingest.Node(key), "must be at least 1");
-      *target = *value;
-    }
-    for (const auto& [key, target] : {std::pair<const char*, int64_t*>{"max_source_bytes", &in.max_source_bytes},
-                                      {"max_unpacked_bytes", &in.max_unpacked_bytes}}) {
-      std::string text;
-      RETURN_IF_ERROR(ingest.String(key, text));
-      if (text.empty()) continue;
-      auto bytes = ParseByteSize(text);
-      if (!bytes.ok()) return ingest.Where(key).Error(ingest.Node(key), bytes.status().message());
-      *target = *bytes;
-    }
+    constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+    RETURN_IF_ERROR(ingest.BoundedInt("max_archive_entries", in.max_archive_entries, 1, kNoMax));
+    RETURN_IF_ERROR(ingest.BoundedInt("http_timeout_seconds", in.http_timeout_seconds, 1, kNoMax));
+    RETURN_IF_ERROR(ingest.BoundedInt("keep_failed_days", in.keep_failed_days, 1, kNoMax));
+    RETURN_IF_ERROR(ingest.ByteSize("max_source_bytes", in.max_source_bytes));
+    RETURN_IF_ERROR(ingest.ByteSize("max_unpacked_bytes", in.max_unpacked_bytes));
     RETURN_IF_ERROR(ingest.Finish("ingest"));
   }
   RETURN_IF_ERROR(fields.Finish("the instance config"));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace edl {
 
@@ -52,6 +53,20 @@ std::string Sha256::HexDigest() {
     hex.push_back(kHex[digest[i] & 0xf]);
   }
   return hex;
+}
+
+Result<std::string> Sha256Hex(std::string_view bytes) {
+  ASSIGN_OR_RETURN(Sha256 hash, Sha256::Create());
+  hash.Update(bytes);
+  return hash.HexDigest();
+}
+
+Result<std::string> RandomBytes(size_t count) {
+  std::string out(count, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1) {
+    return Unavailable("the operating system's random source gave no bytes");
+  }
+  return out;
 }
 
 Result<std::string> Sha256File(const std::filesystem::path& path) {

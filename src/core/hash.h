@@ -1,5 +1,5 @@
-// SHA-256 for lineage, manifests and the audit chain: incremental (for streaming copies) and of
-// whole files. A Sha256 object is used by one thread at a time; the free functions are thread-safe.
+// SHA-256 for lineage, manifests, tokens and the audit chain: incremental (for streaming copies)
+// and of whole files; and cryptographic random bytes for secrets and ids. A Sha256 object is used by one thread at a time; the free functions are thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +29,13 @@ class Sha256 {
   explicit Sha256(evp_md_ctx_st* context) : context_(context) {}
   evp_md_ctx_st* context_ = nullptr;  // owned
 };
+
+// The lower-case hex SHA-256 of `bytes`.
+Result<std::string> Sha256Hex(std::string_view bytes);
+
+// `count` bytes from the operating system's cryptographic random source (OpenSSL RAND_bytes).
+// Unavailable if it cannot deliver.
+Result<std::string> RandomBytes(size_t count);
 
 // Reads the file; the ErrnoStatus of the failing call otherwise.
 Result<std::string> Sha256File(const std::filesystem::path& path);

@@ -37,6 +37,10 @@ constexpr std::pair<std::string_view, PrincipalKind> kPrincipalKinds[] = {
     {"user", PrincipalKind::kUser}, {"group", PrincipalKind::kGroup}, {"service", PrincipalKind::kService}};
 constexpr std::pair<std::string_view, UpdateState> kUpdateStates[] = {
     {"staging", UpdateState::kStaging}, {"complete", UpdateState::kComplete}, {"failed", UpdateState::kFailed}};
+constexpr std::pair<std::string_view, JobState> kJobStates[] = {
+    {"queued", JobState::kQueued},       {"running", JobState::kRunning},
+    {"succeeded", JobState::kSucceeded}, {"failed", JobState::kFailed},
+    {"cancelled", JobState::kCancelled}};
 constexpr std::pair<std::string_view, SchemaChangePolicy> kSchemaPolicies[] = {
     {"allow", SchemaChangePolicy::kAllow}, {"warn", SchemaChangePolicy::kWarn}, {"fail", SchemaChangePolicy::kFail}};
 
@@ -59,6 +63,9 @@ Result<SchemaChangePolicy> ParseSchemaChangePolicy(std::string_view text) {
 
 std::string_view UpdateStateName(UpdateState state) { return EnumName(state, kUpdateStates); }
 Result<UpdateState> ParseUpdateState(std::string_view text) { return ParseEnum("update state", text, kUpdateStates); }
+
+std::string_view JobStateName(JobState state) { return EnumName(state, kJobStates); }
+Result<JobState> ParseJobState(std::string_view text) { return ParseEnum("job state", text, kJobStates); }
 
 std::string PrincipalRef(const Principal& principal) {
   return fmt::format("{}:{}", PrincipalKindName(principal.kind), principal.name);

@@ -51,6 +51,22 @@ struct ServerConfig {
   std::string http = "127.0.0.1:8080";
   std::string pg = "127.0.0.1:5433";
   std::string s3 = "127.0.0.1:9000";
+  std::string tls_cert;                        // PEM files; both set: the API speaks HTTPS only
+  std::string tls_key;
+  int64_t threads = 128;                       // HTTP connections served at once
+  int64_t max_body_bytes = 1LL << 20;          // JSON request bodies
+  int64_t max_upload_bytes = 1LL << 40;        // one uploaded file
+  int64_t read_timeout_seconds = 30;           // a client silent this long is disconnected
+  int64_t write_timeout_seconds = 30;
+  int64_t shutdown_grace_seconds = 30;         // SIGTERM: how long running jobs may finish
+  bool json_logs = false;
+};
+
+struct JobsConfig {
+  int64_t workers = 2;                         // job workers inside `edl serve` (and `edl worker`)
+  int64_t lease_seconds = 60;                  // a worker that stops heartbeating loses its job after this
+  int64_t max_attempts = 3;                    // a job whose worker died this often fails
+  int64_t poll_interval_ms = 500;              // idle workers look for queued jobs this often
 };
 
 struct EngineConfig {
@@ -77,6 +93,7 @@ struct InstanceConfig {
   ServerConfig server;
   EngineConfig engine;
   IngestConfig ingest;
+  JobsConfig jobs;
 };
 
 // ---- Dataset specification (dataset YAML file) ----
@@ -249,6 +266,82 @@ struct TriggerEvent {
   std::string pipeline;
   std::string state;  // "pending" or "consumed"
   std::string created_at;
+};
+
+// ---- Users and tokens (the server's principals) ----
+
+struct UserRecord {
+  std::string name;                 // also the principal "user:<name>"
+  bool admin = false;               // instance admin
+  bool disabled = false;
+  std::string created_at;
+  std::string created_by;
+  std::vector<std::string> groups;  // group names, sorted; filled by GetUser/ListUsers
+};
+
+// A bearer token. Only the SHA-256 of its secret is stored; the secret is shown once at creation.
+struct TokenRecord {
+  int64_t id = 0;
+  std::string user;
+  std::string description;
+  std::string secret_sha256;        // lower-case hex
+  std::string created_at;
+  std::string created_by;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> revoked_at;
+  std::string revoked_by;
+};
+
+// ---- Jobs (design.md §2): queued persistently, leased by a worker, with progress and a log ----
+
+// queued -> running -> succeeded | failed | cancelled; queued -> cancelled. A running job whose
+// lease expires goes back to be leased again (attempts counts leases).
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+inline constexpr JobState kAllJobStates[] = {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+                                             JobState::kFailed, JobState::kCancelled};
+std::string_view JobStateName(JobState state);
+Result<JobState> ParseJobState(std::string_view text);
+inline bool IsFinished(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed || state == JobState::kCancelled;
+}
+
+struct JobProgress {
+  std::string phase;                // e.g. "fetch", "convert"; empty before the first report
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;         // 0 when unknown
+  int64_t files_done = 0;
+  int64_t files_total = 0;          // 0 when unknown
+  bool operator==(const JobProgress&) const = default;
+};
+
+struct JobRecord {
+  int64_t id = 0;
+  std::string kind;                 // "ingest"
+  JobState state = JobState::kQueued;
+  std::string dataset;              // the dataset it works on
+  std::string spec_json;            // the kind's request, written and read by the jobs service
+  std::string created_by;           // "user:alice"
+  std::string created_at;
+  std::optional<std::string> started_at;   // first lease
+  std::optional<std::string> finished_at;
+  int64_t attempts = 0;             // leases taken so far
+  int64_t max_attempts = 3;
+  std::string lease_owner;          // running: "host:pid/worker-N"
+  std::optional<std::string> lease_expires_at;
+  bool cancel_requested = false;
+  std::optional<std::string> cancel_requested_by;
+  JobProgress progress;
+  std::optional<int64_t> update_number;    // ingest: the update it reserved
+  std::string result_json;          // finished: the kind's outcome
+  std::string error;                // failed or cancelled: why
+};
+
+struct JobLogLine {
+  int64_t job_id = 0;
+  int64_t seq = 0;                  // 1, 2, 3 ... per job
+  std::string at;
+  std::string level;                // "info", "warn", "error"
+  std::string message;
 };
 
 }  // namespace edl

@@ -235,4 +235,65 @@ json ToJson(const InstanceConfig& config) {
           {"engine", {{"memory_limit_bytes", config.engine.memory_limit_bytes}, {"threads", config.engine.threads}}}};
 }
 
+json ParseStoredJson(const std::string& text) {
+  json parsed = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  return parsed.is_discarded() ? json::object() : parsed;
+}
+
+json ToJson(const UpdateRecord& u) {
+  json out = {{"dataset", u.dataset}, {"number", u.number}, {"kind", UpdateKindName(u.kind)},
+              {"state", UpdateStateName(u.state)}, {"created_by", u.created_by}, {"created_at", u.created_at},
+              {"metadata", ParseStoredJson(u.metadata_json)}};
+  PutOptional(out, "completed_at", u.completed_at);
+  if (!u.failure_reason.empty()) out["failure_reason"] = u.failure_reason;
+  PutOptional(out, "files_removed_at", u.files_removed_at);
+  return out;
+}
+
+json ToJson(const UpdateFile& f) {
+  json out = {{"area", f.area}, {"key", f.key}, {"size", f.size}, {"sha256", f.sha256}};
+  PutOptional(out, "rows", f.rows);
+  return out;
+}
+
+json ToJson(const UserRecord& user) {
+  return {{"name", user.name}, {"admin", user.admin}, {"disabled", user.disabled}, {"groups", user.groups},
+          {"created_at", user.created_at}, {"created_by", user.created_by}};
+}
+
+json ToJson(const TokenRecord& token) {
+  json out = {{"id", token.id}, {"user", token.user}, {"description", token.description},
+              {"created_at", token.created_at}, {"created_by", token.created_by},
+              {"expires_at", token.expires_at ? json(*token.expires_at) : json(nullptr)},
+              {"revoked_at", token.revoked_at ? json(*token.revoked_at) : json(nullptr)}};
+  if (token.revoked_at) out["revoked_by"] = token.revoked_by;
+  return out;
+}
+
+json ToJson(const JobRecord& job) {
+  auto optional_text = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"id", job.id},
+          {"kind", job.kind},
+          {"state", JobStateName(job.state)},
+          {"dataset", job.dataset},
+          {"spec", job.spec_json.empty() ? json(nullptr) : ParseStoredJson(job.spec_json)},
+          {"created_by", job.created_by},
+          {"created_at", job.created_at},
+          {"started_at", optional_text(job.started_at)},
+          {"finished_at", optional_text(job.finished_at)},
+          {"attempts", job.attempts},
+          {"max_attempts", job.max_attempts},
+          {"cancel_requested", job.cancel_requested},
+          {"progress", {{"phase", job.progress.phase}, {"bytes_done", job.progress.bytes_done},
+                        {"bytes_total", job.progress.bytes_total}, {"files_done", job.progress.files_done},
+                        {"files_total", job.progress.files_total}}},
+          {"update", job.update_number ? json(*job.update_number) : json(nullptr)},
+          {"result", job.result_json.empty() ? json(nullptr) : ParseStoredJson(job.result_json)},
+          {"error", job.error}};
+}
+
+json ToJson(const JobLogLine& line) {
+  return {{"seq", line.seq}, {"at", line.at}, {"level", line.level}, {"message", line.message}};
+}
+
 }  // namespace edl

@@ -21,4 +21,16 @@ nlohmann::json ToJson(const GrantRecord& grant);
 nlohmann::json ToJson(const AuditEvent& event);
 nlohmann::json ToJson(const InstanceConfig& config);
 
+// An update with its metadata parsed (an object; empty when the stored text is not JSON).
+nlohmann::json ToJson(const UpdateRecord& update);
+nlohmann::json ToJson(const UpdateFile& file);
+nlohmann::json ToJson(const UserRecord& user);
+// Never includes the secret's hash.
+nlohmann::json ToJson(const TokenRecord& token);
+// With spec and result parsed (objects; null when empty).
+nlohmann::json ToJson(const JobRecord& job);
+nlohmann::json ToJson(const JobLogLine& line);
+// Parses JSON text stored by a service (metadata, details); an empty object when it is not JSON.
+nlohmann::json ParseStoredJson(const std::string& text);
+
 }  // namespace edl

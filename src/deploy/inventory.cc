@@ -1,5 +1,8 @@
 #include "deploy/inventory.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
@@ -18,6 +21,71 @@ Result<std::vector<DatasetSummary>> ListDatasets(Catalog& catalog) {
     return Status::Ok();
   }));
   return out;
+}
+
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool Matches(const DatasetRecord& record, const DatasetQuery& query, const std::string& search_lower) {
+  const DatasetSpec& spec = record.spec;
+  if (query.tier && spec.tier != *query.tier) return false;
+  if (query.owner && std::find(spec.owners.begin(), spec.owners.end(), *query.owner) == spec.owners.end()) {
+    return false;
+  }
+  if (spec.name.compare(0, query.name_prefix.size(), query.name_prefix) != 0) return false;
+  if (!search_lower.empty() && Lower(spec.name).find(search_lower) == std::string::npos &&
+      Lower(spec.description).find(search_lower) == std::string::npos) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<DatasetPage> ListDatasetsPage(Catalog& catalog, const DatasetQuery& query,
+                                     const std::function<bool(const DatasetRecord&)>& visible) {
+  DatasetPage page;
+  std::string search_lower = Lower(query.search);
+  RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
+    DatasetFilter filter;
+    filter.tier = query.tier;
+    filter.name_prefix = query.name_prefix;
+    filter.after_name = query.after_name;
+    // Filters the catalog cannot apply are applied here, reading batches until the page is full.
+    filter.limit = std::max<int64_t>(query.limit + 1, 256);
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<DatasetRecord> batch, tx.ListDatasetsFiltered(filter));
+      for (DatasetRecord& record : batch) {
+        if (!Matches(record, query, search_lower) || !visible(record)) continue;
+        if (static_cast<int64_t>(page.datasets.size()) == query.limit) {
+          page.next_after_name = page.datasets.back().record.spec.name;
+          return Status::Ok();
+        }
+        ASSIGN_OR_RETURN(int64_t updates, tx.CountUpdates(record.spec.name));
+        page.datasets.push_back({std::move(record), updates});
+      }
+      if (static_cast<int64_t>(batch.size()) < filter.limit) return Status::Ok();
+      filter.after_name = batch.back().spec.name;
+    }
+  }));
+  return page;
+}
+
+Result<DatasetSummary> GetDatasetSummary(Catalog& catalog, std::string_view name) {
+  DatasetSummary summary;
+  RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(auto record, tx.GetDataset(name));
+    if (!record) return NotFound(fmt::format("dataset '{}' does not exist", name));
+    summary.record = std::move(*record);
+    ASSIGN_OR_RETURN(summary.updates, tx.CountUpdates(name));
+    return Status::Ok();
+  }));
+  return summary;
 }
 
 Result<DatasetDetails> DescribeDataset(Catalog& catalog, std::string_view name) {

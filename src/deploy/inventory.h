@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +29,24 @@ struct DatasetDetails {
 };
 
 Result<std::vector<DatasetSummary>> ListDatasets(Catalog& catalog);
+
+// One page of datasets, by name, for the API: filtered, and only those `visible` accepts.
+struct DatasetQuery {
+  std::optional<Tier> tier;
+  std::optional<std::string> owner;
+  std::string name_prefix;
+  std::string search;      // case-insensitive, in name and description
+  std::string after_name;  // paging: names greater than this
+  int64_t limit = 100;
+};
+struct DatasetPage {
+  std::vector<DatasetSummary> datasets;
+  std::optional<std::string> next_after_name;  // set when more remain
+};
+Result<DatasetPage> ListDatasetsPage(Catalog& catalog, const DatasetQuery& query,
+                                     const std::function<bool(const DatasetRecord&)>& visible);
+// One dataset with its update count; NotFound without hints (callers may not see other names).
+Result<DatasetSummary> GetDatasetSummary(Catalog& catalog, std::string_view name);
 // NotFound naming the dataset (with a close name as a hint) when it does not exist.
 Result<DatasetDetails> DescribeDataset(Catalog& catalog, std::string_view name);
 // Updates of a dataset in every state; NotFound naming an unknown dataset.

@@ -23,6 +23,8 @@
 #include "engine/engine.h"
 #include "ingest/convert.h"
 #include "ingest/qc.h"
+#include "ingest/source_internal.h"
+#include "ingest/uploads.h"
 #include "storage/object_store.h"
 
 namespace edl {
@@ -40,30 +42,15 @@ std::string Dump(const json& value, int indent = -1) {
 constexpr std::string_view kDropSource = "drop:";
 constexpr std::string_view kManifest = "_manifest.json";
 constexpr std::string_view kWorkFolderName = ".work";
+constexpr std::string_view kUploadsFolderName = ".uploads";
+constexpr std::string_view kUploadScheme = "upload:";
+// A cancelled ingest fails its update with this reason (progress.h).
+constexpr std::string_view kCancelledReason = "cancelled";
 
 std::string HostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
   return name;
-}
-
-// "host:pid" of this process: who holds a staging update's lease.
-std::string LeaseOwner() {
-  return fmt::format("{}:{}", HostName(), getpid());
-}
-
-// Whether the process named by a lease owner is known to be gone. Only decidable on this host.
-bool OwnerIsDead(const std::string& owner) {
-  size_t colon = owner.rfind(':');
-  if (colon == std::string::npos || owner.substr(0, colon) != HostName()) return false;
-  pid_t pid = 0;
-  try {
-    pid = static_cast<pid_t>(std::stol(owner.substr(colon + 1)));
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (pid <= 0) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 std::string UpdateRef(std::string_view dataset, int64_t number) {
@@ -267,11 +254,52 @@ json MetadataJson(const Run& run, const std::string& actor, const std::string& f
   return out;
 }
 
+// The files of an upload ("upload:<id>"): a local folder source over the upload's files/ folder,
+// described without the server's paths.
+class UploadSource final : public Source {
+ public:
+  UploadSource(std::string id, std::unique_ptr<Source> folder) : id_(std::move(id)), folder_(std::move(folder)) {}
+
+  std::string Describe() const override { return std::string(kUploadScheme) + id_; }
+
+  Result<std::vector<FetchedFile>> Fetch(const fs::path& dest_dir, const FetchOptions& options,
+                                         ProgressReporter& progress) override {
+    auto files = folder_->Fetch(dest_dir, options, progress);
+    if (files.status().code() == StatusCode::kNotFound) return NotFound(fmt::format("upload {} holds no files", id_));
+    RETURN_IF_ERROR(files.status());
+    for (FetchedFile& file : *files) file.uri = fmt::format("{}/{}", Describe(), file.name);
+    return files;
+  }
+
+ private:
+  const std::string id_;
+  std::unique_ptr<Source> folder_;
+};
+
 }  // namespace
+
+std::string ProcessLeaseOwner() {
+  return fmt::format("{}:{}", HostName(), getpid());
+}
+
+bool LeaseOwnerIsDead(std::string_view owner) {
+  owner = owner.substr(0, owner.find('/'));
+  size_t colon = owner.rfind(':');
+  if (colon == std::string_view::npos || owner.substr(0, colon) != HostName()) return false;
+  pid_t pid = 0;
+  try {
+    pid = static_cast<pid_t>(std::stol(std::string(owner.substr(colon + 1))));
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 IngestSettings IngestSettingsFor(const InstanceConfig& config) {
   IngestSettings settings;
   settings.work_root = fs::path(config.storage.root) / std::string(kWorkFolderName);
+  settings.uploads_root = fs::path(config.storage.root) / std::string(kUploadsFolderName);
   settings.engine = config.engine;
   settings.fetch.max_bytes = static_cast<uint64_t>(config.ingest.max_source_bytes);
   settings.fetch.idle_timeout = std::chrono::seconds(config.ingest.http_timeout_seconds);
@@ -310,6 +338,12 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
           store_, DropBucketName(config_.bucket_prefix, config_.instance, spec.tier, spec.region), spec.name));
       continue;
     }
+    if (uri.rfind(kUploadScheme, 0) == 0) {
+      std::string id = uri.substr(kUploadScheme.size());
+      ASSIGN_OR_RETURN(fs::path folder, UploadStore(settings_.uploads_root, clock_).FilesFolder(id));
+      sources.push_back(std::make_unique<UploadSource>(id, ingest_internal::OpenLocalSource(folder.string())));
+      continue;
+    }
     ASSIGN_OR_RETURN(auto source, OpenSource(uri));
     sources.push_back(std::move(source));
   }
@@ -317,7 +351,12 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
   if (request.format) format.type = *request.format;
 
   // ---- Step 1 (design.md §6): reserve the number and record the update as staging.
-  std::string owner = LeaseOwner();
+  // Polled between files and phases until publishing starts (progress.h).
+  auto check_cancelled = [&progress]() -> Status {
+    return progress.Cancelled() ? Conflict(std::string(kCancelledReason)) : Status::Ok();
+  };
+  RETURN_IF_ERROR(check_cancelled());
+  std::string owner = ProcessLeaseOwner();
   run.started_at = FormatTimestamp(clock_.Now());
   RETURN_IF_ERROR(catalog_.Write([&](CatalogTransaction& tx) -> Status {
     std::string expires = FormatTimestamp(clock_.Now() + settings_.lease);
@@ -330,6 +369,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     return Audit(tx, request.actor, "update.start", spec.name, run.number,
                  {{"kind", UpdateKindName(run.kind)}, {"sources", request.sources}});
   }));
+  progress.UpdateReserved(run.number);
   LeaseKeeper lease(catalog_, clock_, spec.name, run.number, settings_.lease);
   const std::string bucket = run.dataset.bucket;
   const std::string raw_prefix = RawUpdatePrefix(spec.name, run.number);
@@ -350,6 +390,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     // Fetch.
     std::vector<FetchedFile> fetched;
     for (size_t i = 0; i < sources.size(); ++i) {
+      RETURN_IF_ERROR(check_cancelled());
       fs::path dest = work.path() / "fetch" / std::to_string(i);
       fs::create_directories(dest, ec);
       ASSIGN_OR_RETURN(auto files, sources[i]->Fetch(dest, settings_.fetch, progress));
@@ -367,6 +408,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     std::vector<UnpackedFile> unpacked;
     std::set<std::string> raw_names;
     for (size_t i = 0; i < fetched.size(); ++i) {
+      RETURN_IF_ERROR(check_cancelled());
       progress.Report({IngestPhase::kUnpack, 0, 0, static_cast<int64_t>(i), static_cast<int64_t>(fetched.size())});
       ASSIGN_OR_RETURN(UnpackResult result, Unpack(fetched[i], work.path() / "raw", settings_.unpack));
       for (std::string& junk : result.skipped) run.skipped.push_back(junk);
@@ -392,6 +434,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     convert.target_file_bytes = settings_.target_file_bytes;
     std::vector<fs::path> parquet_paths;
     for (size_t i = 0; i < unpacked.size(); ++i) {
+      RETURN_IF_ERROR(check_cancelled());
       const UnpackedFile& file = unpacked[i];
       progress.Report({IngestPhase::kConvert, 0, 0, static_cast<int64_t>(i), static_cast<int64_t>(unpacked.size())});
       ASSIGN_OR_RETURN(ConvertResult converted,
@@ -439,6 +482,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
           return hashes;
         });
     // Describe and compare with the previous complete update.
+    RETURN_IF_ERROR(check_cancelled());
     if (!parquet_paths.empty()) {
       ASSIGN_OR_RETURN(run.stats, DescribeParquet(*db, parquet_paths));
       db.reset();
@@ -467,6 +511,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
       limits.memory_limit_bytes = settings_.engine.memory_limit_bytes;
       limits.threads = settings_.engine.threads;
       if (run.kind == UpdateKind::kDelta) RETURN_IF_ERROR(ValidateDelta(spec.updates, parquet_paths, limits));
+      RETURN_IF_ERROR(check_cancelled());
       progress.Report({IngestPhase::kQc, 0, 0, 0, static_cast<int64_t>(spec.qc.size())});
       ASSIGN_OR_RETURN(run.qc, RunQcChecks(spec.qc, parquet_paths, limits));
     } else if (!spec.qc.empty()) {
@@ -488,7 +533,9 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
       qc_failed += o.error.empty() ? fmt::format("{}: {} failing row(s)", o.description, o.failing_rows)
                                    : fmt::format("{}: {}", o.description, o.error);
     }
-    // Step 2: raw files, then Parquet, then the manifest, under the update's folders.
+    // Step 2: raw files, then Parquet, then the manifest, under the update's folders. The last
+    // chance to stop: from here on the update is being committed.
+    RETURN_IF_ERROR(check_cancelled());
     progress.Report({IngestPhase::kCommit, 0, 0, 0, static_cast<int64_t>(run.files.size())});
     published = true;
     for (const auto& [name, path] : run.raw_to_publish) {
@@ -591,7 +638,7 @@ Result<RecoveryReport> Recover(Catalog& catalog, ObjectStore& store, const Clock
   }));
   for (const UpdateRecord& u : staging) {
     bool expired = u.lease_expires_at && *u.lease_expires_at < now;
-    if (!expired && !OwnerIsDead(u.lease_owner)) continue;
+    if (!expired && !LeaseOwnerIsDead(u.lease_owner)) continue;
     std::string reason = expired ? fmt::format("recovered: the lease of {} expired at {} before the update completed",
                                                u.lease_owner, *u.lease_expires_at)
                                  : fmt::format("recovered: the ingest process {} stopped before the update completed",
@@ -636,7 +683,7 @@ Result<RecoveryReport> Recover(Catalog& catalog, ObjectStore& store, const Clock
   for (fs::directory_iterator it(settings.work_root, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     size_t at = name.rfind('@');
-    if (at == std::string::npos || !OwnerIsDead(name.substr(at + 1))) continue;
+    if (at == std::string::npos || !LeaseOwnerIsDead(name.substr(at + 1))) continue;
     std::error_code removed;
     fs::remove_all(it->path(), removed);
     if (!removed) ++report.work_folders_removed;

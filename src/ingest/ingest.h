@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model.h"
@@ -29,7 +30,8 @@ class Clock;
 class ObjectStore;
 
 struct IngestSettings {
-  std::filesystem::path work_root;  // private work folders, on the storage root's file system
+  std::filesystem::path work_root;     // private work folders, on the storage root's file system
+  std::filesystem::path uploads_root;  // UploadStore's root: the source "upload:<id>" reads from it
   FetchOptions fetch;
   UnpackLimits unpack;
   EngineConfig engine;
@@ -37,11 +39,19 @@ struct IngestSettings {
   uint64_t target_file_bytes = 512ULL << 20;
 };
 
-// The settings an instance config implies (work folder under the storage root, engine limits).
+// The settings an instance config implies (work and uploads folders under the storage root, engine
+// limits).
 IngestSettings IngestSettingsFor(const InstanceConfig& config);
 
+// "host:pid" of this process: how leases (a staging update's, a job's) name their holder.
+std::string ProcessLeaseOwner();
+// Whether the process a lease owner "host:pid[/...]" names is known to be gone. Only decidable on
+// this host: false for owners on other hosts and for names that do not parse.
+bool LeaseOwnerIsDead(std::string_view owner);
+
 // What a user asks for. A source is what `edl ingest` takes: a path, folder, glob, file:// or
-// http(s):// URL, or "drop:" for the dataset's drop bucket.
+// http(s):// URL, "drop:" for the dataset's drop bucket, or "upload:<id>" for the files of an
+// upload (ingest/uploads.h; recorded in lineage as "upload:<id>/<file>").
 struct IngestRequest {
   std::string dataset;
   std::vector<std::string> sources;
@@ -71,9 +81,11 @@ class Ingestor {
   Ingestor(const InstanceConfig& config, Catalog& catalog, ObjectStore& store, const Clock& clock,
            IngestSettings settings);
 
-  // Errors before an update number is reserved (unknown dataset, unsupported source syntax) are
-  // returned as they are. Once reserved, a failure marks the update failed and is returned as an
-  // error whose message starts "update N of dataset D failed: ". Never throws.
+  // Errors before an update number is reserved (unknown dataset, unsupported source syntax, an
+  // upload that does not exist) are returned as they are. Once reserved, a failure marks the update
+  // failed and is returned as an error whose message starts "update N of dataset D failed: ". When
+  // `progress` says Cancelled() the update fails with the reason "cancelled" (code Conflict); a
+  // cancellation seen before reserving reserves nothing. Never throws.
   Result<IngestOutcome> Ingest(const IngestRequest& request, ProgressReporter& progress);
 
  private:

@@ -22,6 +22,11 @@ class ProgressReporter {
  public:
   virtual ~ProgressReporter() = default;
   virtual void Report(const ProgressEvent& event) = 0;
+  // Called once the ingest has reserved its update number (a job records it to stay idempotent).
+  virtual void UpdateReserved(int64_t /*number*/) {}
+  // Polled between files and phases; true stops the ingest, which fails its update with the reason
+  // "cancelled". Never polled once the update is being committed.
+  virtual bool Cancelled() const { return false; }
 };
 
 // Reports nothing.

@@ -19,8 +19,9 @@ using edl::testing::ReadFile;
 using edl::testing::TempDir;
 using ::testing::HasSubstr;
 
-constexpr const char* kTables[] = {"settings",      "buckets", "datasets", "updates", "files", "principals",
-                                   "group_members", "roles",   "grants",   "jobs",    "audit", "schema_migrations"};
+constexpr const char* kTables[] = {"settings",       "buckets", "datasets", "updates", "files", "principals",
+                                   "group_members",  "roles",   "grants",   "jobs",    "audit", "schema_migrations",
+                                   "trigger_events", "users",   "tokens",   "job_logs"};
 
 TEST(Migration, ListIsNumberedUpToTheSchemaVersion) {
   std::span<const CatalogMigration> migrations = CatalogMigrations();
@@ -41,7 +42,7 @@ TEST(Migration, CreatesTheSchemaInAFreshFile) {
     EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
     EXPECT_EQ((*catalog)->Describe(), "sqlite:" + file.string());
   }
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 1"), clock.NowText());
   for (const char* table : kTables) {
     EXPECT_EQ(RawQuery(file, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
@@ -125,9 +126,73 @@ TEST(Migration, UpgradesAnOlderCatalogKeepingItsData) {
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3");
   EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
   EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM pragma_table_info('updates') WHERE name = 'lease_owner'"), "1");
+}
+
+// A v2 catalog (ingest era) gains users, tokens and jobs; its principals, memberships and any
+// rows of v1's placeholder jobs table are kept.
+TEST(Migration, UpgradesAVersion2CatalogInPlace) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  RawExec(file, std::string(CatalogMigrations()[0].sql));
+  RawExec(file, std::string(CatalogMigrations()[1].sql));
+  RawExec(file, "PRAGMA application_id = " + std::to_string(kSqliteCatalogApplicationId));
+  RawExec(file, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  RawExec(file,
+          "INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00.000Z'), "
+          "(2, '2026-01-01T00:00:00.000Z')");
+  RawExec(file, "INSERT INTO settings VALUES ('instance', 'dev01')");
+  RawExec(file,
+          "INSERT INTO principals (id, kind, name, created_at) VALUES "
+          "(1, 'user', 'alice', '2026-01-01T00:00:00.000Z'), (2, 'group', 'finance', '2026-01-01T00:00:00.000Z')");
+  RawExec(file, "INSERT INTO group_members (group_id, member_id) VALUES (2, 1)");
+  RawExec(file,
+          "INSERT INTO jobs (id, kind, state, payload_json, attempts, max_attempts, created_by, created_at, "
+          "updated_at) VALUES (7, 'ingest', 'queued', '{\"sources\":[]}', 0, 5, 'user:alice', "
+          "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')");
+
+  auto catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  EXPECT_EQ((*catalog)->SchemaVersion(), 3);
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3");
+  EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 3"), clock.NowText());
+  EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs_v3'"), "0");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'payload_json'"), "0");
+  EXPECT_EQ(RawQuery(file, "PRAGMA foreign_key_check"), "");
+
+  Catalog& upgraded = **catalog;
+  auto job = edl::testing::ReadValue(upgraded, [](CatalogTransaction& txn) { return txn.GetJob(7); });
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_TRUE(job->has_value());
+  EXPECT_EQ((*job)->kind, "ingest");
+  EXPECT_EQ((*job)->state, JobState::kQueued);
+  EXPECT_EQ((*job)->spec_json, R"({"sources":[]})");
+  EXPECT_EQ((*job)->max_attempts, 5);
+  EXPECT_EQ((*job)->created_by, "user:alice");
+  JobRecord next;
+  next.kind = "ingest";
+  next.dataset = "orders";
+  auto next_id = edl::testing::WriteValue(upgraded, [&](CatalogTransaction& txn) { return txn.InsertJob(next); });
+  ASSERT_TRUE(next_id.ok()) << next_id.status().ToString();
+  EXPECT_EQ(*next_id, 8);
+
+  // The principal alice existed (from grants) but was no account; becoming one keeps her groups.
+  auto before = edl::testing::ReadValue(upgraded, [](CatalogTransaction& txn) { return txn.GetUser("alice"); });
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(*before, std::nullopt);
+  UserRecord alice;
+  alice.name = "alice";
+  alice.created_by = "system";
+  ASSERT_OK(upgraded.Write([&](CatalogTransaction& txn) { return txn.InsertUser(alice); }));
+  auto after = edl::testing::ReadValue(upgraded, [](CatalogTransaction& txn) { return txn.GetUser("alice"); });
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ASSERT_TRUE(after->has_value());
+  EXPECT_EQ((*after)->groups, std::vector<std::string>{"finance"});
+  EXPECT_EQ(RawQuery(file, "SELECT principal_id FROM users WHERE name = 'alice'"), "1");
 }
 
 TEST(SqliteCatalog, RefusesAFileThatIsNotADatabase) {

@@ -1,8 +1,5 @@
 #include "ingest/ingest.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <thread>
 
@@ -11,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
-#include "core/config.h"
-#include "deploy/deploy.h"
 #include "deploy/inventory.h"
+#include "ingest/lake_test_support.h"
+#include "ingest/uploads.h"
 #include "lake/lake.h"
 #include "storage/object_store.h"
 #include "testing/status_testing.h"
@@ -30,24 +27,14 @@ constexpr char kBucket[] = "datalake-dev01-restricted-eu-west-1";
 class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = ParseInstanceConfig("instance: dev01\nregions: [eu-west-1]\nengine: {memory_limit: 1GB, threads: 2}\n",
-                                      "edl.yaml", dir_.path() / "lake");
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    config_ = *config;
-    auto lake = OpenLake(config_, clock_);
-    ASSERT_TRUE(lake.ok()) << lake.status().ToString();
-    lake_ = std::move(*lake);
-    ASSERT_OK(Deployer(config_, lake_->catalog.get(), lake_->store.get(), "test").ApplyInstance().status());
+    ASSERT_OK_AND_ASSIGN(config_, testing::TestInstanceConfig(dir_.path()));
+    ASSERT_OK_AND_ASSIGN(lake_, testing::OpenDeployedTestLake(config_, clock_));
     Deploy("name: orders\ntier: restricted\nowners: [alice]\n"
            "qc: [{check: not_null, column: id}, {check: unique, columns: [id]}]\n"
            "triggers: [{pipeline: orders-daily}]\n");
   }
 
-  void Deploy(const std::string& yaml) {
-    auto spec = ParseDatasetSpec(yaml, "ds.yaml", config_);
-    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-    ASSERT_OK(Deployer(config_, lake_->catalog.get(), lake_->store.get(), "test").ApplyDataset(*spec, "ds.yaml").status());
-  }
+  void Deploy(const std::string& yaml) { ASSERT_OK(testing::DeployTestDataset(config_, *lake_, yaml)); }
 
   Result<IngestOutcome> Ingest(const std::string& dataset, std::vector<std::string> sources,
                                std::optional<UpdateKind> kind = std::nullopt) {
@@ -270,12 +257,7 @@ TEST_F(IngestTest, DropBucketFilesMoveToProcessedOnlyAfterCompletion) {
 
 TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
   // A writer that died: a process that has exited holds the lease.
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  waitpid(child, nullptr, 0);
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  std::string owner = std::string(host) + ":" + std::to_string(child);
+  std::string owner = testing::DeadProcessLeaseOwner();
   std::string far_future = "2999-01-01T00:00:00.000Z";
   ASSERT_OK(lake_->catalog->Write([&](CatalogTransaction& tx) {
     return tx.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:test", owner, far_future).status();
@@ -288,8 +270,7 @@ TEST_F(IngestTest, RecoverFailsUpdatesOfDeadWritersAndRemovesTheirFiles) {
   std::filesystem::last_write_time(upload, std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
   // A live writer (this process) must be left alone.
   ASSERT_OK(lake_->catalog->Write([&](CatalogTransaction& tx) {
-    return tx.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:test",
-                            std::string(host) + ":" + std::to_string(getpid()), far_future).status();
+    return tx.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:test", ProcessLeaseOwner(), far_future).status();
   }));
 
   auto report = Recover(*lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
@@ -323,6 +304,55 @@ TEST_F(IngestTest, RecoverSealsCompleteUpdatesACrashLeftOpen) {
   auto again = Recover(*lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->sealed_updates.empty());
+}
+
+TEST_F(IngestTest, UploadSourceReadsTheUploadAndRecordsItsId) {
+  UploadStore uploads(IngestSettingsFor(config_).uploads_root, clock_);
+  ASSERT_OK_AND_ASSIGN(UploadInfo upload, uploads.Create("user:test"));
+  ASSERT_OK(testing::AddUploadFile(uploads, upload.id, "user:test", "a.csv", "id,amount\n1,2\n2,3\n").status());
+  auto outcome = Ingest("orders", {"upload:" + upload.id});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->rows, 2);
+  EXPECT_TRUE(lake_->store->Head(kBucket, "orders/raw/update-00000001/a.csv").ok());
+  json sources = json::parse(outcome->metadata_json)["sources"];
+  EXPECT_EQ(sources[0]["uri"], "upload:" + upload.id);
+  EXPECT_EQ(sources[0]["files"][0]["uri"], "upload:" + upload.id + "/a.csv");
+
+  auto missing = Ingest("orders", {"upload:" + std::string(32, '0')});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("upload 00000000000000000000000000000000 does not exist"));
+  EXPECT_EQ(Updates("orders").size(), 1u);  // nothing reserved for it
+}
+
+// Cancels once the update is reserved, the way a job's worker does.
+class CancelAfterReserving final : public ProgressReporter {
+ public:
+  void Report(const ProgressEvent&) override {}
+  void UpdateReserved(int64_t number) override { reserved = number; }
+  bool Cancelled() const override { return reserved > 0; }
+  int64_t reserved = 0;
+};
+
+TEST_F(IngestTest, CancelledIngestFailsItsUpdateWithReasonCancelled) {
+  Ingestor ingestor(config_, *lake_->catalog, *lake_->store, clock_, IngestSettingsFor(config_));
+  IngestRequest request;
+  request.dataset = "orders";
+  request.sources = {Csv("a.csv", "id,amount\n1,2\n")};
+  request.actor = "user:test";
+  CancelAfterReserving progress;
+  auto outcome = ingestor.Ingest(request, progress);
+  EXPECT_EQ(progress.reserved, 1);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(outcome.status().message(), "update 1 of dataset 'orders' failed: cancelled");
+  ASSERT_EQ(Updates("orders").size(), 1u);
+  EXPECT_EQ(Updates("orders")[0].state, UpdateState::kFailed);
+  EXPECT_EQ(Updates("orders")[0].failure_reason, "cancelled");
+
+  // Cancelled before it started: nothing is reserved.
+  auto early = ingestor.Ingest(request, progress);
+  EXPECT_EQ(early.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(Updates("orders").size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,223 @@
+// `edl serve`, `edl worker`, `edl users …`, `edl tokens …`: the server's wiring and its local
+// administration. Signals: SIGTERM and SIGINT are blocked in every thread and taken by one waiting
+// thread, which stops the HTTP server; running jobs then get server.shutdown_grace_seconds.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+
+#include "access/access.h"
+#include "catalog/catalog.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/serialize.h"
+#include "http/api_server.h"
+#include "ingest/ingest.h"
+#include "ingest/uploads.h"
+#include "jobs/jobs.h"
+#include "lake/lake.h"
+#include "storage/object_store.h"
+
+namespace edl::cli {
+namespace {
+
+using nlohmann::json;
+
+// Blocks the stop signals in this thread (and so in every thread started after) and returns them.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+// Everything `edl serve` and `edl worker` run on, built once from the config.
+struct ServerParts {
+  std::unique_ptr<Lake> lake;
+  std::unique_ptr<UploadStore> uploads;
+  std::unique_ptr<UserDirectory> users;
+  std::unique_ptr<Authorizer> authorizer;
+  std::unique_ptr<JobService> jobs;
+  std::unique_ptr<WorkerPool> workers;  // null when jobs.workers is 0
+};
+
+Result<ServerParts> BuildServerParts(const InstanceConfig& config, const Clock& clock, bool with_workers) {
+  ServerParts parts;
+  ASSIGN_OR_RETURN(parts.lake, OpenDeployedLake(config, clock));
+  if (parts.lake->store == nullptr) {
+    return Unavailable(fmt::format("storage root '{}' does not exist; run `edl deploy` first", config.storage.root));
+  }
+  Catalog& catalog = *parts.lake->catalog;
+  IngestSettings ingest = IngestSettingsFor(config);
+  // Clean up after a crashed predecessor before taking new work.
+  ASSIGN_OR_RETURN(RecoveryReport report, Recover(catalog, *parts.lake->store, clock, ingest));
+  for (const std::string& update : report.failed_updates) {
+    std::cerr << fmt::format("edl: recovered: marked {} failed (its ingest had stopped)\n", update);
+  }
+  parts.uploads = std::make_unique<UploadStore>(ingest.uploads_root, clock);
+  parts.users = std::make_unique<UserDirectory>(catalog, clock);
+  parts.authorizer = std::make_unique<Authorizer>(catalog, clock);
+  parts.jobs = std::make_unique<JobService>(catalog, *parts.uploads, clock, config.jobs);
+  if (with_workers && config.jobs.workers > 0) {
+    parts.workers = std::make_unique<WorkerPool>(config, catalog, *parts.lake->store, *parts.uploads, clock, ingest,
+                                                 WorkerSettingsFor(config));
+    RETURN_IF_ERROR(parts.workers->Start());
+  }
+  return parts;
+}
+
+}  // namespace
+
+Status RunServe(const GlobalOptions& options, const std::string& http_override, const Clock& clock) {
+  sigset_t signals = BlockStopSignals();
+  ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
+  if (!http_override.empty()) config.server.http = http_override;
+  ASSIGN_OR_RETURN(ServerParts parts, BuildServerParts(config, clock, /*with_workers=*/true));
+  ApiServices services{config, *parts.lake->catalog, *parts.users, *parts.authorizer, *parts.jobs, *parts.uploads,
+                       clock, parts.workers.get()};
+  ASSIGN_OR_RETURN(std::unique_ptr<ApiServer> server, ApiServer::Create(services, config.server));
+  ASSIGN_OR_RETURN(int port, server->Bind(config.server.http));
+  std::string host = config.server.http.substr(0, config.server.http.rfind(':'));
+  std::cout << fmt::format("edl: serving {}://{}:{} (instance {}, {} job workers)", server->Scheme(), host, port,
+                           config.instance, parts.workers ? config.jobs.workers : 0)
+            << std::endl;
+
+  std::thread stopper([&] {
+    int signal = WaitForStopSignal(signals);
+    std::cerr << fmt::format("edl: {} received: no new requests; running jobs have {} s to finish\n",
+                             signal == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace_seconds);
+    server->Stop();
+  });
+  Status served = server->Serve();
+  if (!served.ok()) {
+    // Wake the signal thread so it can be joined.
+    pthread_kill(stopper.native_handle(), SIGTERM);
+  }
+  stopper.join();
+  if (parts.workers) parts.workers->Stop(std::chrono::seconds(config.server.shutdown_grace_seconds));
+  std::cerr << "edl: stopped\n";
+  return served;
+}
+
+Status RunWorker(const GlobalOptions& options, const Clock& clock) {
+  sigset_t signals = BlockStopSignals();
+  ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
+  if (config.jobs.workers < 1) return InvalidArgument("jobs.workers is 0: `edl worker` would run no worker");
+  ASSIGN_OR_RETURN(ServerParts parts, BuildServerParts(config, clock, /*with_workers=*/true));
+  std::cout << fmt::format("edl: {} job workers running (instance {})", config.jobs.workers, config.instance)
+            << std::endl;
+  int signal = WaitForStopSignal(signals);
+  std::cerr << fmt::format("edl: {} received: running jobs have {} s to finish\n",
+                           signal == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace_seconds);
+  parts.workers->Stop(std::chrono::seconds(config.server.shutdown_grace_seconds));
+  std::cerr << "edl: stopped\n";
+  return Status::Ok();
+}
+
+namespace {
+
+Result<std::unique_ptr<Lake>> OpenForUsers(const GlobalOptions& options, const Clock& clock) {
+  ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
+  return OpenDeployedLake(config, clock);
+}
+
+void PrintUsers(const std::vector<UserRecord>& users) {
+  std::vector<std::vector<std::string>> rows;
+  for (const UserRecord& u : users) {
+    rows.push_back({u.name, u.admin ? "yes" : "", u.disabled ? "yes" : "", Join(u.groups), u.created_at});
+  }
+  PrintTable(std::cout, {"USER", "ADMIN", "DISABLED", "GROUPS", "CREATED"}, rows);
+}
+
+}  // namespace
+
+Status RunUsersAdd(const GlobalOptions& options, const UserFlags& flags, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto lake, OpenForUsers(options, clock));
+  UserDirectory users(*lake->catalog, clock);
+  NewUser request{flags.name, flags.groups, flags.admin, !flags.no_employee};
+  ASSIGN_OR_RETURN(UserRecord user, users.AddUser(request, LocalActor()));
+  if (options.format() == OutputFormat::kJson) {
+    PrintJson(std::cout, ToJson(user));
+  } else {
+    std::cout << fmt::format("Added user {}{} (groups: {}).\n", user.name, user.admin ? " (admin)" : "",
+                             user.groups.empty() ? "none" : Join(user.groups));
+    std::cout << fmt::format("Create a token for it with: edl tokens create {}\n", user.name);
+  }
+  return Status::Ok();
+}
+
+Status RunUsersList(const GlobalOptions& options, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto lake, OpenForUsers(options, clock));
+  ASSIGN_OR_RETURN(std::vector<UserRecord> users, UserDirectory(*lake->catalog, clock).ListUsers());
+  if (options.format() == OutputFormat::kJson) {
+    json out = json::array();
+    for (const UserRecord& u : users) out.push_back(ToJson(u));
+    PrintJson(std::cout, out);
+  } else {
+    PrintUsers(users);
+  }
+  return Status::Ok();
+}
+
+Status RunTokensCreate(const GlobalOptions& options, const TokenFlags& flags, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto lake, OpenForUsers(options, clock));
+  UserDirectory users(*lake->catalog, clock);
+  ASSIGN_OR_RETURN(IssuedToken issued,
+                   users.CreateToken(flags.user, flags.description, flags.expires_in_days, LocalActor()));
+  if (options.format() == OutputFormat::kJson) {
+    json out = ToJson(issued.record);
+    out["token"] = issued.secret;
+    PrintJson(std::cout, out);
+  } else {
+    // The secret alone on stdout, so `TOKEN=$(edl tokens create alice)` works; the rest on stderr.
+    std::cout << issued.secret << "\n";
+    std::cerr << fmt::format("Token {} for user {}{}. It is shown only this once; store it now.\n", issued.record.id,
+                             issued.record.user,
+                             issued.record.expires_at ? ", expires " + *issued.record.expires_at : ", never expires");
+  }
+  return Status::Ok();
+}
+
+Status RunTokensList(const GlobalOptions& options, const std::string& user, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto lake, OpenForUsers(options, clock));
+  UserDirectory users(*lake->catalog, clock);
+  ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
+                   users.ListTokens(user.empty() ? std::nullopt : std::optional<std::string_view>(user)));
+  if (options.format() == OutputFormat::kJson) {
+    json out = json::array();
+    for (const TokenRecord& t : tokens) out.push_back(ToJson(t));
+    PrintJson(std::cout, out);
+    return Status::Ok();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const TokenRecord& t : tokens) {
+    rows.push_back({std::to_string(t.id), t.user, t.description, t.created_at, t.expires_at.value_or("never"),
+                    t.revoked_at.value_or("")});
+  }
+  PrintTable(std::cout, {"ID", "USER", "DESCRIPTION", "CREATED", "EXPIRES", "REVOKED"}, rows);
+  return Status::Ok();
+}
+
+Status RunTokensRevoke(const GlobalOptions& options, int64_t id, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto lake, OpenForUsers(options, clock));
+  ASSIGN_OR_RETURN(TokenRecord token, UserDirectory(*lake->catalog, clock).RevokeToken(id, LocalActor()));
+  if (options.format() == OutputFormat::kJson) {
+    PrintJson(std::cout, ToJson(token));
+  } else {
+    std::cout << fmt::format("Revoked token {} of user {}.\n", token.id, token.user);
+  }
+  return Status::Ok();
+}
+
+}  // namespace edl::cli

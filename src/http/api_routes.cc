@@ -1,0 +1,418 @@
+// The route handlers: parse → authorize → one service call → JSON (docs/api.md).
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "catalog/catalog.h"
+#include "core/serialize.h"
+#include "deploy/inventory.h"
+#include "http/server_internal.h"
+#include "ingest/uploads.h"
+#include "jobs/jobs.h"
+
+namespace edl::http {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kDefaultLimit = 100;
+constexpr int64_t kMaxLimit = 1000;
+
+Result<int64_t> ParseWhole(std::string_view what, const std::string& text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return InvalidArgument(fmt::format("{} must be a whole number from {} to {}, got '{}'", what, min, max,
+                                       text.substr(0, 40)));
+  }
+  return value;
+}
+
+Result<int64_t> Limit(const Call& call) {
+  std::optional<std::string> text = call.Query("limit");
+  if (!text) return kDefaultLimit;
+  return ParseWhole("limit", *text, 1, kMaxLimit);
+}
+
+Result<int64_t> PathNumber(const Call& call, const std::string& name, std::string_view what) {
+  return ParseWhole(what, call.path.at(name), 1, std::numeric_limits<int64_t>::max());
+}
+
+Status RequireAdmin(const Call& call) {
+  if (call.identity.admin) return Status::Ok();
+  return PermissionDenied(fmt::format("user '{}' is not an instance admin; this needs an admin", call.identity.user));
+}
+
+json DatasetJson(const DatasetSummary& summary) {
+  json out = ToJson(summary.record);
+  out["updates_count"] = summary.updates;
+  return out;
+}
+
+// Jobs are visible to their creator and to admins; to anyone else they do not exist.
+Result<JobRecord> VisibleJob(ServerState& s, const Call& call, int64_t id) {
+  Result<JobRecord> job = s.services.jobs.Get(id);
+  if (!job.ok()) return job.status();
+  if (!call.identity.admin && job->created_by != call.identity.Ref()) {
+    return NotFound(fmt::format("job {} does not exist", id));
+  }
+  return job;
+}
+
+// The dataset, if the caller may act on it at `level`.
+Result<DatasetSummary> AuthorizedDataset(ServerState& s, const Call& call, AccessLevel level) {
+  ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(s.services.catalog, call.path.at("name")));
+  ASSIGN_OR_RETURN(AccessScope scope, s.services.authorizer.ScopeFor(call.identity));
+  RETURN_IF_ERROR(scope.Check(summary.record, level));
+  return summary;
+}
+
+std::string Metrics(ServerState& s) {
+  std::string out = s.metrics.Render();
+  std::vector<std::pair<JobState, int64_t>> counts;
+  Status status = s.services.catalog.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(counts, tx.CountJobsByState());
+    return Status::Ok();
+  });
+  out += "# HELP edl_jobs Jobs in the catalog, by state.\n# TYPE edl_jobs gauge\n";
+  for (JobState state : kAllJobStates) {
+    int64_t n = 0;
+    for (const auto& [st, count] : counts) {
+      if (st == state) n = count;
+    }
+    out += fmt::format("edl_jobs{{state=\"{}\"}} {}\n", JobStateName(state), n);
+  }
+  out += "# HELP edl_catalog_up 1 when the catalog answered this scrape.\n# TYPE edl_catalog_up gauge\n";
+  out += fmt::format("edl_catalog_up {}\n", status.ok() ? 1 : 0);
+  if (s.services.workers != nullptr) {
+    out += "# HELP edl_jobs_running Jobs running in this process's workers.\n# TYPE edl_jobs_running gauge\n";
+    out += fmt::format("edl_jobs_running {}\n", s.services.workers->Running());
+    out += "# HELP edl_ingested_bytes_total Bytes fetched by ingest jobs this process completed.\n";
+    out += "# TYPE edl_ingested_bytes_total counter\n";
+    out += fmt::format("edl_ingested_bytes_total {}\n", s.services.workers->IngestedBytes());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Route> MakeRoutes(ServerState* state) {
+  ServerState* s = state;
+  std::vector<Route> routes;
+  auto add = [&](std::string method, std::string path, bool authenticated, Handler handler) {
+    routes.push_back({std::move(method), std::move(path), authenticated, std::move(handler)});
+  };
+
+  // ---- Health and operations.
+  add("GET", "/healthz", false, [](Call& call) {
+    call.Reply(200, {{"status", "ok"}});
+    return Status::Ok();
+  });
+  add("GET", "/readyz", false, [s](Call& call) {
+    Status catalog = s->services.catalog.Read([](CatalogTransaction& tx) { return tx.GetSetting("instance").status(); });
+    bool workers = s->services.workers == nullptr || s->services.workers->Started();
+    if (catalog.ok() && workers) {
+      call.Reply(200, {{"status", "ready"}});
+    } else {
+      call.Reply(503, {{"status", "not ready"},
+                       {"catalog", catalog.ok() ? "ok" : catalog.message()},
+                       {"workers", workers ? "running" : "not started"}});
+    }
+    return Status::Ok();
+  });
+  add("GET", "/metrics", true, [s](Call& call) {
+    call.response.status = 200;
+    call.response.set_content(Metrics(*s), "text/plain; version=0.0.4");
+    return Status::Ok();
+  });
+  add("GET", "/v1/openapi.json", true, [](Call& call) {
+    call.response.status = 200;
+    call.response.set_content(std::string(OpenApiDocument()), "application/json");
+    return Status::Ok();
+  });
+  add("GET", "/v1/whoami", true, [](Call& call) {
+    const Identity& id = call.identity;
+    call.Reply(200, {{"user", id.user}, {"admin", id.admin}, {"groups", id.groups},
+                     {"token", {{"id", id.token_id},
+                                {"expires_at", id.token_expires_at ? json(*id.token_expires_at) : json(nullptr)}}}});
+    return Status::Ok();
+  });
+
+  // ---- Datasets and updates.
+  add("GET", "/v1/datasets", true, [s](Call& call) {
+    DatasetQuery query;
+    if (auto tier = call.Query("tier")) {
+      ASSIGN_OR_RETURN(query.tier, ParseTier(*tier));
+    }
+    if (auto owner = call.Query("owner")) query.owner = *owner;
+    query.name_prefix = call.Query("name").value_or("");
+    query.search = call.Query("q").value_or("");
+    query.after_name = call.Query("page_token").value_or("");
+    ASSIGN_OR_RETURN(query.limit, Limit(call));
+    ASSIGN_OR_RETURN(AccessScope scope, s->services.authorizer.ScopeFor(call.identity));
+    ASSIGN_OR_RETURN(DatasetPage page,
+                     ListDatasetsPage(s->services.catalog, query, [&](const DatasetRecord& record) {
+                       return scope.Allows(record, AccessLevel::kRead);
+                     }));
+    json out = {{"datasets", json::array()}};
+    for (const DatasetSummary& summary : page.datasets) out["datasets"].push_back(DatasetJson(summary));
+    out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("GET", "/v1/datasets/{name}", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
+    call.Reply(200, DatasetJson(summary));
+    return Status::Ok();
+  });
+  add("GET", "/v1/datasets/{name}/updates", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
+    ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates, ListDatasetUpdates(s->services.catalog, summary.record.spec.name));
+    json out = {{"updates", json::array()}};
+    for (const UpdateRecord& update : updates) out["updates"].push_back(ToJson(update));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("GET", "/v1/datasets/{name}/updates/{n}", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
+    ASSIGN_OR_RETURN(int64_t number, PathNumber(call, "n", "the update number"));
+    ASSIGN_OR_RETURN(UpdateDetails details, DescribeUpdate(s->services.catalog, summary.record.spec.name, number));
+    json out = ToJson(details.update);
+    out["files"] = json::array();
+    for (const UpdateFile& file : details.files) out["files"].push_back(ToJson(file));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/datasets/{name}/ingest", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s->config.max_body_bytes));
+    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kWrite));
+    ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
+    IngestJobSpec spec;
+    spec.dataset = summary.record.spec.name;
+    RETURN_IF_ERROR(fields.StringList("sources", spec.sources, /*required=*/true));
+    std::optional<std::string> kind;
+    RETURN_IF_ERROR(fields.OptionalString("kind", kind));
+    if (kind) {
+      ASSIGN_OR_RETURN(spec.kind, ParseUpdateKind(*kind));
+    }
+    RETURN_IF_ERROR(fields.OptionalString("format", spec.format));
+    RETURN_IF_ERROR(fields.Finish());
+    ASSIGN_OR_RETURN(JobRecord job, s->services.jobs.SubmitIngest(spec, call.identity.Ref()));
+    call.response.set_header("Location", fmt::format("/v1/jobs/{}", job.id));
+    call.Reply(202, ToJson(job));
+    return Status::Ok();
+  });
+
+  // ---- Uploads.
+  auto upload_json = [](const UploadInfo& upload) {
+    json files = json::array();
+    for (const UploadInfo::File& f : upload.files) files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+    return json{{"id", upload.id}, {"owner", upload.owner}, {"created_at", upload.created_at}, {"files", files}};
+  };
+  add("POST", "/v1/uploads", true, [s, upload_json](Call& call) {
+    ASSIGN_OR_RETURN(UploadInfo upload, s->services.uploads.Create(call.identity.Ref()));
+    call.response.set_header("Location", "/v1/uploads/" + upload.id);
+    call.Reply(201, upload_json(upload));
+    return Status::Ok();
+  });
+  add("GET", "/v1/uploads/{id}", true, [s, upload_json](Call& call) {
+    ASSIGN_OR_RETURN(UploadInfo upload, s->services.uploads.Get(call.path.at("id"), call.identity.Ref()));
+    call.Reply(200, upload_json(upload));
+    return Status::Ok();
+  });
+  add("PUT", "/v1/uploads/{id}/files/{filename}", true, [s](Call& call) {
+    std::optional<uint64_t> expected;
+    if (call.request.has_header("Content-Length")) {
+      ASSIGN_OR_RETURN(int64_t length, ParseWhole("Content-Length", call.request.get_header_value("Content-Length"), 0,
+                                                  std::numeric_limits<int64_t>::max()));
+      expected = static_cast<uint64_t>(length);
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<UploadFileWriter> writer,
+                     s->services.uploads.OpenFile(call.path.at("id"), call.identity.Ref(), call.path.at("filename"),
+                                                  expected, static_cast<uint64_t>(s->config.max_upload_bytes)));
+    Status write_status;
+    uint64_t received = 0;
+    bool complete = (*call.body)([&](const char* data, size_t size) {
+      write_status = writer->Write(std::string_view(data, size));
+      received += size;
+      return write_status.ok();
+    });
+    s->metrics.AddUploadedBytes(received);
+    RETURN_IF_ERROR(write_status);
+    if (!complete) {
+      return InvalidArgument(fmt::format("the upload of '{}' was cut off after {} bytes; nothing was kept",
+                                         call.path.at("filename"), received));
+    }
+    ASSIGN_OR_RETURN(UploadedFile file, writer->Commit());
+    call.Reply(201, {{"name", file.name}, {"size", file.size}, {"sha256", file.sha256}});
+    return Status::Ok();
+  });
+  add("DELETE", "/v1/uploads/{id}", true, [s](Call& call) {
+    RETURN_IF_ERROR(s->services.uploads.Remove(call.path.at("id"), call.identity.Ref()));
+    call.response.status = 204;
+    return Status::Ok();
+  });
+
+  // ---- Jobs.
+  add("GET", "/v1/jobs", true, [s](Call& call) {
+    JobFilter filter;
+    if (auto state_text = call.Query("state")) {
+      ASSIGN_OR_RETURN(filter.state, ParseJobState(*state_text));
+    }
+    if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
+    if (!call.identity.admin) filter.created_by = call.identity.Ref();
+    if (auto token = call.Query("page_token")) {
+      ASSIGN_OR_RETURN(filter.before_id, ParseWhole("page_token", *token, 1, std::numeric_limits<int64_t>::max()));
+    }
+    ASSIGN_OR_RETURN(filter.limit, Limit(call));
+    ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, s->services.jobs.List(filter));
+    json out = {{"jobs", json::array()}};
+    for (const JobRecord& job : jobs) out["jobs"].push_back(ToJson(job));
+    out["next_page_token"] = static_cast<int64_t>(jobs.size()) == filter.limit && !jobs.empty()
+                                 ? json(std::to_string(jobs.back().id))
+                                 : json(nullptr);
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("GET", "/v1/jobs/{id}", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the job id"));
+    ASSIGN_OR_RETURN(JobRecord job, VisibleJob(*s, call, id));
+    call.Reply(200, ToJson(job));
+    return Status::Ok();
+  });
+  add("POST", "/v1/jobs/{id}/cancel", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the job id"));
+    RETURN_IF_ERROR(VisibleJob(*s, call, id).status());
+    ASSIGN_OR_RETURN(JobRecord job, s->services.jobs.Cancel(id, call.identity.Ref()));
+    call.Reply(200, ToJson(job));
+    return Status::Ok();
+  });
+  add("GET", "/v1/jobs/{id}/logs", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the job id"));
+    RETURN_IF_ERROR(VisibleJob(*s, call, id).status());
+    int64_t after = 0;
+    if (auto text = call.Query("after")) {
+      ASSIGN_OR_RETURN(after, ParseWhole("after", *text, 0, std::numeric_limits<int64_t>::max()));
+    }
+    ASSIGN_OR_RETURN(int64_t limit, Limit(call));
+    ASSIGN_OR_RETURN(std::vector<JobLogLine> lines, s->services.jobs.Logs(id, after, limit));
+    json out = {{"lines", json::array()}};
+    for (const JobLogLine& line : lines) out["lines"].push_back(ToJson(line));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+
+  // ---- Users, groups and tokens.
+  add("GET", "/v1/users", true, [s](Call& call) {
+    RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(std::vector<UserRecord> users, s->services.users.ListUsers());
+    json out = {{"users", json::array()}};
+    for (const UserRecord& user : users) out["users"].push_back(ToJson(user));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/users", true, [s](Call& call) {
+    RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s->config.max_body_bytes));
+    ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
+    NewUser user;
+    RETURN_IF_ERROR(fields.String("name", user.name, /*required=*/true));
+    RETURN_IF_ERROR(fields.StringList("groups", user.groups));
+    RETURN_IF_ERROR(fields.Bool("admin", user.admin));
+    RETURN_IF_ERROR(fields.Bool("employee", user.employee));
+    RETURN_IF_ERROR(fields.Finish());
+    ASSIGN_OR_RETURN(UserRecord created, s->services.users.AddUser(user, call.identity.Ref()));
+    call.Reply(201, ToJson(created));
+    return Status::Ok();
+  });
+  add("GET", "/v1/users/{name}", true, [s](Call& call) {
+    const std::string& name = call.path.at("name");
+    if (name != call.identity.user) RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(UserRecord user, s->services.users.GetUser(name));
+    call.Reply(200, ToJson(user));
+    return Status::Ok();
+  });
+  add("PUT", "/v1/groups/{group}/members/{user}", true, [s](Call& call) {
+    RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(bool added, s->services.users.AddGroupMember(call.path.at("group"), call.path.at("user"),
+                                                                   call.identity.Ref()));
+    call.Reply(200, {{"group", call.path.at("group")}, {"user", call.path.at("user")}, {"added", added}});
+    return Status::Ok();
+  });
+  add("DELETE", "/v1/groups/{group}/members/{user}", true, [s](Call& call) {
+    RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(bool removed, s->services.users.RemoveGroupMember(call.path.at("group"), call.path.at("user"),
+                                                                        call.identity.Ref()));
+    call.Reply(200, {{"group", call.path.at("group")}, {"user", call.path.at("user")}, {"removed", removed}});
+    return Status::Ok();
+  });
+  add("GET", "/v1/tokens", true, [s](Call& call) {
+    std::optional<std::string> user = call.Query("user");
+    if (!call.identity.admin) {
+      if (user && *user != call.identity.user) RETURN_IF_ERROR(RequireAdmin(call));
+      user = call.identity.user;
+    }
+    ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
+                     s->services.users.ListTokens(user ? std::optional<std::string_view>(*user) : std::nullopt));
+    json out = {{"tokens", json::array()}};
+    for (const TokenRecord& token : tokens) out["tokens"].push_back(ToJson(token));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/tokens", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s->config.max_body_bytes));
+    ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
+    std::string user = call.identity.user;
+    std::string description;
+    std::optional<int64_t> days;
+    RETURN_IF_ERROR(fields.String("user", user));
+    RETURN_IF_ERROR(fields.String("description", description));
+    RETURN_IF_ERROR(fields.OptionalInt("expires_in_days", days));
+    RETURN_IF_ERROR(fields.Finish());
+    if (user != call.identity.user) RETURN_IF_ERROR(RequireAdmin(call));
+    ASSIGN_OR_RETURN(IssuedToken issued, s->services.users.CreateToken(user, description, days, call.identity.Ref()));
+    json out = ToJson(issued.record);
+    out["token"] = issued.secret;
+    call.Reply(201, out);
+    return Status::Ok();
+  });
+  add("DELETE", "/v1/tokens/{id}", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the token id"));
+    ASSIGN_OR_RETURN(TokenRecord token, s->services.users.GetToken(id));
+    if (!call.identity.admin && token.user != call.identity.user) {
+      return NotFound(fmt::format("token {} does not exist", id));
+    }
+    ASSIGN_OR_RETURN(TokenRecord revoked, s->services.users.RevokeToken(id, call.identity.Ref()));
+    call.Reply(200, ToJson(revoked));
+    return Status::Ok();
+  });
+
+  // ---- Audit.
+  add("GET", "/v1/audit", true, [s](Call& call) {
+    RETURN_IF_ERROR(RequireAdmin(call));
+    AuditQuery query;
+    if (auto target = call.Query("target")) query.target = *target;
+    if (auto after = call.Query("after")) {
+      ASSIGN_OR_RETURN(query.after_seq, ParseWhole("after", *after, 0, std::numeric_limits<int64_t>::max()));
+    }
+    if (auto token = call.Query("page_token")) {
+      ASSIGN_OR_RETURN(query.after_seq, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
+    }
+    ASSIGN_OR_RETURN(query.limit, Limit(call));
+    std::vector<AuditEvent> events;
+    RETURN_IF_ERROR(s->services.catalog.Read([&](CatalogTransaction& tx) -> Status {
+      ASSIGN_OR_RETURN(events, tx.ListAudit(query));
+      return Status::Ok();
+    }));
+    json out = {{"events", json::array()}};
+    for (const AuditEvent& event : events) out["events"].push_back(ToJson(event));
+    out["next_page_token"] = static_cast<int64_t>(events.size()) == query.limit && !events.empty()
+                                 ? json(std::to_string(events.back().seq))
+                                 : json(nullptr);
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  return routes;
+}
+
+}  // namespace edl::http
