@@ -83,6 +83,20 @@ std::string DataUpdatePrefix(std::string_view dataset, int64_t number) {
   return fmt::format("{}/data/{}/", dataset, UpdateFolderName(number));
 }
 
+std::string RedactUri(std::string_view uri) {
+  size_t scheme_end = uri.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(uri);
+  size_t authority = scheme_end + 3;
+  size_t authority_end = uri.find_first_of("/?#", authority);
+  if (authority_end == std::string_view::npos) authority_end = uri.size();
+  size_t at = uri.substr(authority, authority_end - authority).rfind('@');
+  std::string out(uri.substr(0, authority));
+  out += uri.substr(at == std::string_view::npos ? authority : authority + at + 1);
+  size_t cut = out.find_first_of("?#", authority);
+  if (cut != std::string::npos) out.erase(cut);
+  return out;
+}
+
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;

@@ -33,6 +33,11 @@ std::string UpdateFolderName(int64_t number);
 std::string RawUpdatePrefix(std::string_view dataset, int64_t number);
 std::string DataUpdatePrefix(std::string_view dataset, int64_t number);
 
+// A source URI safe to print and record: for "scheme://" URIs, user info ("user:password@"), the
+// query and the fragment (which may carry signatures or tokens) are removed. Anything else is
+// returned as it is.
+std::string RedactUri(std::string_view uri);
+
 // Levenshtein distance, for "did you mean" hints.
 size_t EditDistance(std::string_view a, std::string_view b);
 

@@ -1,5 +1,7 @@
 #include "core/serialize.h"
 
+#include "core/names.h"
+
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
@@ -272,11 +274,18 @@ json ToJson(const TokenRecord& token) {
 
 json ToJson(const JobRecord& job) {
   auto optional_text = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  // Sources are kept as given (the worker needs them), but shown without credentials or queries.
+  json spec = job.spec_json.empty() ? json(nullptr) : ParseStoredJson(job.spec_json);
+  if (spec.is_object() && spec.contains("sources") && spec["sources"].is_array()) {
+    for (json& source : spec["sources"]) {
+      if (source.is_string()) source = RedactUri(source.get<std::string>());
+    }
+  }
   return {{"id", job.id},
           {"kind", job.kind},
           {"state", JobStateName(job.state)},
           {"dataset", job.dataset},
-          {"spec", job.spec_json.empty() ? json(nullptr) : ParseStoredJson(job.spec_json)},
+          {"spec", spec},
           {"created_by", job.created_by},
           {"created_at", job.created_at},
           {"started_at", optional_text(job.started_at)},

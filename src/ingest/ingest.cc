@@ -276,6 +276,12 @@ class UploadSource final : public Source {
   std::unique_ptr<Source> folder_;
 };
 
+std::vector<std::string> RedactedSources(const std::vector<std::string>& sources) {
+  std::vector<std::string> out;
+  for (const std::string& source : sources) out.push_back(RedactUri(source));
+  return out;
+}
+
 }  // namespace
 
 std::string ProcessLeaseOwner() {
@@ -367,7 +373,7 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
     }
     ASSIGN_OR_RETURN(run.number, tx.ReserveUpdate(spec.name, run.kind, request.actor, owner, expires));
     return Audit(tx, request.actor, "update.start", spec.name, run.number,
-                 {{"kind", UpdateKindName(run.kind)}, {"sources", request.sources}});
+                 {{"kind", UpdateKindName(run.kind)}, {"sources", RedactedSources(request.sources)}});
   }));
   progress.UpdateReserved(run.number);
   LeaseKeeper lease(catalog_, clock_, spec.name, run.number, settings_.lease);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/names.h"
 #include "ingest/uploads.h"
 
 namespace edl {
@@ -102,21 +103,9 @@ bool IsLowerHex(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The source with any "user:password@" of a URL removed: safe to echo and to record.
-std::string WithoutCredentials(std::string_view source) {
-  size_t scheme_end = source.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(source);
-  size_t authority = scheme_end + 3;
-  size_t authority_end = source.find_first_of("/?#", authority);
-  if (authority_end == std::string_view::npos) authority_end = source.size();
-  size_t at = source.substr(authority, authority_end - authority).rfind('@');
-  if (at == std::string_view::npos) return std::string(source);
-  return std::string(source.substr(0, authority)) + std::string(source.substr(authority + at + 1));
-}
-
 json SourcesForRecord(const std::vector<std::string>& sources) {
   json out = json::array();
-  for (const std::string& source : sources) out.push_back(WithoutCredentials(source));
+  for (const std::string& source : sources) out.push_back(RedactUri(source));
   return out;
 }
 
@@ -218,7 +207,7 @@ Result<JobRecord> JobService::SubmitIngest(const IngestJobSpec& spec, std::strin
     }
     return InvalidArgument(
         fmt::format("source '{}' is not allowed through the API: use http(s)://, drop: or upload:<id>",
-                    WithoutCredentials(source)));
+                    RedactUri(source)));
   }
 
   JobRecord job;

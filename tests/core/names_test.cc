@@ -56,6 +56,16 @@ TEST(Names, EditDistance) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
 }
 
+TEST(RedactUri, RemovesUserInfoQueryAndFragment) {
+  EXPECT_EQ(RedactUri("https://bob:s3cret@example.com/data/a.csv?X-Amz-Signature=abc#top"),
+            "https://example.com/data/a.csv");
+  EXPECT_EQ(RedactUri("http://token@host:8080"), "http://host:8080");
+  EXPECT_EQ(RedactUri("https://host/p@th/a.csv"), "https://host/p@th/a.csv");
+  EXPECT_EQ(RedactUri("drop:"), "drop:");
+  EXPECT_EQ(RedactUri("upload:0123"), "upload:0123");
+  EXPECT_EQ(RedactUri("/data/a.csv"), "/data/a.csv");
+}
+
 TEST(Model, ParsesPrincipalRefs) {
   auto p = ParsePrincipalRef("group:finance");
   ASSERT_TRUE(p.ok());

@@ -304,6 +304,20 @@ TEST_F(ApiServer, UploadAndIngestRunAsAJob) {
   EXPECT_EQ(t_->Get("/v1/jobs?state=failed", t_->admin_token).Json()["jobs"].size(), 0u);
 }
 
+TEST_F(ApiServer, CredentialsInSourceUrlsAreNeverShown) {
+  Reply r = t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token,
+                     R"({"sources": ["https://bob:s3cret@127.0.0.1:1/orders.csv?sig=t0ps3cret"]})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.Json()["spec"]["sources"][0], "https://127.0.0.1:1/orders.csv");
+  json done = t_->WaitForJob(r.Json()["id"], t_->admin_token);
+  EXPECT_EQ(done["state"], "failed");  // nothing listens on port 1
+  std::string everything = done.dump() + t_->Get("/v1/audit?limit=1000", t_->admin_token).body +
+                           t_->Get("/v1/jobs/" + std::to_string(done["id"].get<int64_t>()) + "/logs", t_->admin_token).body +
+                           t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token).body + t_->ServerLog();
+  EXPECT_THAT(everything, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(everything, Not(HasSubstr("t0ps3cret")));
+}
+
 TEST_F(ApiServer, BadDataFailsTheJobWithTheReason) {
   std::string upload = Upload(t_->admin_token, "orders.csv", "order_id,amount\n,10.5\n");  // QC: not_null
   json job = IngestUpload(t_->admin_token, "sales-orders", upload);
