@@ -129,7 +129,8 @@ Result<bool> UserDirectory::RemoveGroupMember(std::string_view group, std::strin
 }
 
 Result<IssuedToken> UserDirectory::CreateToken(std::string_view user, std::string_view description,
-                                               std::optional<int64_t> expires_in_days, std::string_view actor) {
+                                               std::optional<int64_t> expires_in_days, std::string_view actor,
+                                               std::optional<std::string> not_after) {
   if (expires_in_days && (*expires_in_days < 1 || *expires_in_days > 3650)) {
     return InvalidArgument(fmt::format("expires_in_days must be between 1 and 3650, got {}", *expires_in_days));
   }
@@ -143,6 +144,14 @@ Result<IssuedToken> UserDirectory::CreateToken(std::string_view user, std::strin
   issued.record.created_by = std::string(actor);
   if (expires_in_days) {
     issued.record.expires_at = FormatTimestamp(clock_.Now() + std::chrono::hours(24) * *expires_in_days);
+  }
+  if (not_after) {
+    if (!issued.record.expires_at) {
+      issued.record.expires_at = *not_after;
+    } else if (*issued.record.expires_at > *not_after) {
+      return InvalidArgument(fmt::format("the new token would expire at {}, after the token making it ({})",
+                                         *issued.record.expires_at, *not_after));
+    }
   }
   RETURN_IF_ERROR(catalog_.Write([&](CatalogTransaction& tx) -> Status {
     ASSIGN_OR_RETURN(UserRecord owner, RequireUser(tx, user));

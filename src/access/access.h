@@ -58,10 +58,12 @@ class UserDirectory {
   Result<bool> AddGroupMember(std::string_view group, std::string_view user, std::string_view actor);
   Result<bool> RemoveGroupMember(std::string_view group, std::string_view user, std::string_view actor);
 
-  // A new token for `user`, expiring after `expires_in_days` when given (1..3650). Audited
-  // "token.create" (with the token id, never the secret).
+  // A new token for `user`, expiring after `expires_in_days` when given (1..3650). With `not_after`,
+  // the token must expire no later than that (InvalidArgument otherwise; without expires_in_days it
+  // expires at not_after). Audited "token.create" (with the token id, never the secret).
   Result<IssuedToken> CreateToken(std::string_view user, std::string_view description,
-                                  std::optional<int64_t> expires_in_days, std::string_view actor);
+                                  std::optional<int64_t> expires_in_days, std::string_view actor,
+                                  std::optional<std::string> not_after = std::nullopt);
   Result<std::vector<TokenRecord>> ListTokens(std::optional<std::string_view> user);
   Result<TokenRecord> GetToken(int64_t id);
   // Audited "token.revoke". Conflict when already revoked.

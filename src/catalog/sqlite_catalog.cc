@@ -915,6 +915,21 @@ class SqliteTransaction final : public CatalogTransaction {
       ASSIGN_OR_RETURN(bool found, find.Step());
       if (!found) return std::optional<JobRecord>();
       ASSIGN_OR_RETURN(JobRecord job, ReadJob(find));
+      bool ending = job.state == JobState::kRunning && (job.cancel_requested || job.attempts >= job.max_attempts);
+      if (ending && job.update_number) {
+        // Its worker died after reserving an update: a complete one means the job did its work (it
+        // died before recording that); a staging one will never be finished by anybody now.
+        ASSIGN_OR_RETURN(std::optional<UpdateRecord> update, GetUpdate(job.dataset, *job.update_number));
+        if (update && update->state == UpdateState::kComplete) {
+          RETURN_IF_ERROR(MarkJobFinished(job.id, JobState::kSucceeded,
+                                          fmt::format(R"({{"update":{},"state":"complete"}})", update->number), ""));
+          continue;
+        }
+        if (update && update->state == UpdateState::kStaging) {
+          RETURN_IF_ERROR(FailUpdate(job.dataset, update->number,
+                                     fmt::format("its job {} ended without finishing it", job.id), ""));
+        }
+      }
       if (job.state == JobState::kRunning && job.cancel_requested) {
         RETURN_IF_ERROR(MarkJobFinished(job.id, JobState::kCancelled, "", CancelledBy(job.cancel_requested_by)));
         continue;

@@ -1,5 +1,7 @@
 #include "catalog/sqlite_connection.h"
 
+#include <mutex>
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -36,11 +38,15 @@ Status StatusFromCode(int rc, std::string_view message) {
 // ---- Statement ----
 
 void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const {
-  sqlite3_finalize(stmt);
+  if (cache != nullptr) {
+    cache->Return(sql, stmt);
+  } else {
+    sqlite3_finalize(stmt);
+  }
 }
 
-Statement::Statement(const Connection& connection, sqlite3_stmt* stmt, std::string purpose)
-    : connection_(&connection), stmt_(stmt), purpose_(std::move(purpose)) {}
+Statement::Statement(const Connection& connection, sqlite3_stmt* stmt, std::string sql, std::string purpose)
+    : connection_(&connection), stmt_(stmt, Finalizer{&connection, std::move(sql)}), purpose_(std::move(purpose)) {}
 
 void Statement::Remember(int rc, int index) {
   if (rc == SQLITE_OK || !bind_status_.ok()) return;
@@ -99,6 +105,11 @@ std::optional<std::string> Statement::OptionalText(int column) const {
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Mode mode,
                                                      std::chrono::milliseconds busy_timeout) {
+  // Memory statistics make every SQLite allocation take one process-wide mutex; with many server
+  // threads reading the catalog at once that mutex was the bottleneck (bench/api). Must be set
+  // before SQLite initializes; if something initialized it earlier the call fails harmlessly.
+  static std::once_flag configure;
+  std::call_once(configure, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   // NOMUTEX: SQLite's own per-connection mutex is redundant, the catalog never shares a connection
   // between threads at the same time. No SQLITE_OPEN_URI: the path is always a plain file name.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -118,18 +129,38 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Mo
 }
 
 Connection::~Connection() {
+  for (auto& [sql, stmt] : cached_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
+void Connection::Return(const std::string& sql, sqlite3_stmt* stmt) const {
+  constexpr size_t kMaxCached = 256;
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (cached_.size() >= kMaxCached) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  cached_.emplace(sql, stmt);
+}
+
 Result<Statement> Connection::Prepare(std::string_view sql, std::string_view purpose) const {
+  std::string text(sql);
+  auto cached = cached_.find(text);
+  if (cached != cached_.end()) {
+    sqlite3_stmt* stmt = cached->second;
+    cached_.erase(cached);
+    return Statement(*this, stmt, std::move(text), std::string(purpose));
+  }
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return Error(rc, purpose);
   }
   if (stmt == nullptr) return Internal(fmt::format("catalog '{}': {}: empty SQL statement", path_, purpose));
-  return Statement(*this, stmt, std::string(purpose));
+  return Statement(*this, stmt, std::move(text), std::string(purpose));
 }
 
 Status Connection::Exec(std::string_view sql, std::string_view purpose) const {

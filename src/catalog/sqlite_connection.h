@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <utility>
 
@@ -60,10 +61,13 @@ class Statement {
 
  private:
   friend class Connection;
+  // Gives a cached statement back to its connection (reset, bindings cleared), else finalizes.
   struct Finalizer {
+    const Connection* cache = nullptr;
+    std::string sql;
     void operator()(sqlite3_stmt* stmt) const;
   };
-  Statement(const Connection& connection, sqlite3_stmt* stmt, std::string purpose);
+  Statement(const Connection& connection, sqlite3_stmt* stmt, std::string sql, std::string purpose);
 
   void BindOne(int index, std::string_view value);
   void BindOne(int index, const std::string& value) { BindOne(index, std::string_view(value)); }
@@ -109,6 +113,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // `purpose` says what the statement is for ("insert dataset 'x'") and goes into error messages.
+  // Statements are cached per connection by their SQL text: preparing was most of the cost of a
+  // catalog read (bench/api). A Statement must not outlive its Connection.
   Result<Statement> Prepare(std::string_view sql, std::string_view purpose) const;
   // Runs one or more statements that return no rows we need (DDL, PRAGMA, BEGIN/COMMIT).
   Status Exec(std::string_view sql, std::string_view purpose) const;
@@ -128,9 +134,15 @@ class Connection {
   const std::string& path() const { return path_; }
 
  private:
+  friend struct Statement::Finalizer;
+  void Return(const std::string& sql, sqlite3_stmt* stmt) const;
+
   sqlite3* db_;
   std::string path_;
   std::chrono::milliseconds busy_timeout_;
+  // Idle prepared statements by SQL text. Mutable: caching does not change what the connection is.
+  // Not locked: a connection is used by one thread at a time.
+  mutable std::unordered_multimap<std::string, sqlite3_stmt*> cached_;
 };
 
 // An open transaction on a Connection: rolled back when destroyed unless Commit() succeeded.

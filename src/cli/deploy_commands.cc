@@ -8,6 +8,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/plan_render.h"
 #include "core/config.h"
 #include "core/serialize.h"
 #include "deploy/deploy.h"

@@ -6,18 +6,9 @@
 
 #include <fmt/format.h>
 
-namespace edl::cli {
+#include "cli/render.h"
 
-std::string HumanBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
+namespace edl::cli {
 
 TerminalProgress::TerminalProgress(std::FILE* out) : out_(out), enabled_(isatty(fileno(out)) == 1) {}
 

@@ -26,7 +26,4 @@ class TerminalProgress final : public ProgressReporter {
   IngestPhase last_phase_ = IngestPhase::kFetch;
 };
 
-// "12.3 MB", "1.0 GB", "512 B".
-std::string HumanBytes(uint64_t bytes);
-
 }  // namespace edl::cli

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
-#include "deploy/deploy.h"
 
 namespace edl::cli {
 
@@ -48,41 +47,15 @@ void PrintFields(std::ostream& out, const std::vector<std::pair<std::string, std
 
 void PrintJson(std::ostream& out, const nlohmann::json& value) { out << value.dump(2) << "\n"; }
 
-void PrintPlan(std::ostream& out, const Plan& plan, bool applied) {
-  int creates = plan.Count(ChangeAction::kCreate);
-  int updates = plan.Count(ChangeAction::kUpdate);
-  int removes = plan.Count(ChangeAction::kRemove);
-  if (!plan.HasChanges()) {
-    out << fmt::format("No changes: {} is up to date.\n", plan.subject);
-    return;
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
   }
-  out << fmt::format("{} {}:\n", applied ? "Applied to" : "Plan for", plan.subject);
-  for (const PlannedChange& change : plan.changes) {
-    if (change.action == ChangeAction::kUnchanged) continue;
-    out << fmt::format("  {} {} {}{}\n", ChangeActionSymbol(change.action), change.kind, change.name,
-                       change.detail.empty() ? "" : "  (" + change.detail + ")");
-  }
-  int unchanged = plan.Count(ChangeAction::kUnchanged);
-  if (applied) {
-    out << fmt::format("Done: {} created, {} changed, {} removed, {} unchanged.\n", creates, updates, removes, unchanged);
-  } else {
-    out << fmt::format("Plan: {} to create, {} to change, {} to remove, {} unchanged.\n", creates, updates, removes,
-                       unchanged);
-  }
-  if (!applied) out << "Nothing was changed (--plan).\n";
-}
-
-nlohmann::json PlanToJson(const Plan& plan, bool applied) {
-  nlohmann::json changes = nlohmann::json::array();
-  for (const PlannedChange& change : plan.changes) {
-    std::string_view action = change.action == ChangeAction::kCreate   ? "create"
-                              : change.action == ChangeAction::kUpdate ? "update"
-                              : change.action == ChangeAction::kRemove ? "remove"
-                                                                       : "unchanged";
-    changes.push_back({{"action", action}, {"kind", change.kind}, {"name", change.name}, {"detail", change.detail}});
-  }
-  return {{"subject", plan.subject}, {"applied", applied && plan.HasChanges()},
-          {"changed", plan.HasChanges()}, {"changes", changes}};
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
 void PrintError(std::ostream& err, std::string_view program, const Status& status, OutputFormat format) {

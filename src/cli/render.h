@@ -1,18 +1,17 @@
-// Rendering for the command-line programs: aligned tables for people, JSON for scripts, plans as
-// "+ bucket name" lines, and errors on stderr. Writes to the streams it is given; not synchronized.
+// Rendering for the command-line programs: aligned tables for people, JSON for scripts, sizes and
+// errors on stderr (deploy plans: plan_render.h, `edl` only). Writes to the streams it is given; not
+// synchronized.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
-
-namespace edl {
-struct Plan;
-}
 
 namespace edl::cli {
 
@@ -24,9 +23,8 @@ void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
 // "key: value" lines with the keys aligned.
 void PrintFields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields);
 void PrintJson(std::ostream& out, const nlohmann::json& value);
-// `applied` switches the wording from "would" to "did".
-void PrintPlan(std::ostream& out, const Plan& plan, bool applied);
-nlohmann::json PlanToJson(const Plan& plan, bool applied);
+// "12.3 MB", "1.0 GB", "512 B".
+std::string HumanBytes(uint64_t bytes);
 // "edl: not found: dataset 'x' does not exist" (or a JSON error object when json is set).
 void PrintError(std::ostream& err, std::string_view program, const Status& status, OutputFormat format);
 

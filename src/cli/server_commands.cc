@@ -1,7 +1,9 @@
 // `edl serve`, `edl worker`, `edl users …`, `edl tokens …`: the server's wiring and its local
 // administration. Signals: SIGTERM and SIGINT are blocked in every thread and taken by one waiting
 // thread, which stops the HTTP server; running jobs then get server.shutdown_grace_seconds.
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -66,6 +68,11 @@ Result<ServerParts> BuildServerParts(const InstanceConfig& config, const Clock& 
     std::cerr << fmt::format("edl: recovered: marked {} failed (its ingest had stopped)\n", update);
   }
   parts.uploads = std::make_unique<UploadStore>(ingest.uploads_root, clock);
+  ASSIGN_OR_RETURN(int64_t old_uploads,
+                   parts.uploads->RemoveOlderThan(std::chrono::hours(24) * config.ingest.keep_failed_days));
+  if (old_uploads > 0) std::cerr << fmt::format("edl: removed {} upload(s) older than ingest.keep_failed_days\n", old_uploads);
+  // Jobs come from API users: their HTTP sources may not reach this server's own networks.
+  ingest.fetch.refuse_private_addresses = !config.ingest.allow_private_addresses;
   parts.users = std::make_unique<UserDirectory>(catalog, clock);
   parts.authorizer = std::make_unique<Authorizer>(catalog, clock);
   parts.jobs = std::make_unique<JobService>(catalog, *parts.uploads, clock, config.jobs);
@@ -93,19 +100,35 @@ Status RunServe(const GlobalOptions& options, const std::string& http_override, 
                            config.instance, parts.workers ? config.jobs.workers : 0)
             << std::endl;
 
+  // The stop sequence: stop accepting, stop leasing and give running jobs the grace, then wait a
+  // little for requests in flight; a client that keeps a request open longer is cut off.
+  std::atomic<bool> serve_done{false};
   std::thread stopper([&] {
     int signal = WaitForStopSignal(signals);
-    std::cerr << fmt::format("edl: {} received: no new requests; running jobs have {} s to finish\n",
-                             signal == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace_seconds);
+    if (!serve_done.load()) {
+      std::cerr << fmt::format("edl: {} received: no new requests; running jobs have {} s to finish\n",
+                               signal == SIGTERM ? "SIGTERM" : "SIGINT", config.server.shutdown_grace_seconds);
+    }
     server->Stop();
+    if (parts.workers) parts.workers->Stop(std::chrono::seconds(config.server.shutdown_grace_seconds));
+    // Stop() before Serve() began listening does nothing: repeat until Serve() has returned.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!serve_done.load()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        std::cerr << "edl: requests still open 10 s after the jobs stopped; closing them and exiting\n";
+        std::_Exit(0);
+      }
+      server->Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   });
   Status served = server->Serve();
+  serve_done.store(true);
   if (!served.ok()) {
     // Wake the signal thread so it can be joined.
     pthread_kill(stopper.native_handle(), SIGTERM);
   }
   stopper.join();
-  if (parts.workers) parts.workers->Stop(std::chrono::seconds(config.server.shutdown_grace_seconds));
   std::cerr << "edl: stopped\n";
   return served;
 }

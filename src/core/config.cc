@@ -403,6 +403,7 @@ Result<InstanceConfig> ParseInstanceConfig(std::string_view yaml, std::string_vi
     RETURN_IF_ERROR(ingest.BoundedInt("keep_failed_days", in.keep_failed_days, 1, kNoMax));
     RETURN_IF_ERROR(ingest.ByteSize("max_source_bytes", in.max_source_bytes));
     RETURN_IF_ERROR(ingest.ByteSize("max_unpacked_bytes", in.max_unpacked_bytes));
+    RETURN_IF_ERROR(ingest.Bool("allow_private_addresses", in.allow_private_addresses));
     RETURN_IF_ERROR(ingest.Finish("ingest"));
   }
   RETURN_IF_ERROR(fields.Finish("the instance config"));

@@ -80,6 +80,7 @@ struct IngestConfig {
   int64_t max_archive_entries = 100000;        // per archive
   int64_t http_timeout_seconds = 60;           // no byte for this long fails an HTTP transfer
   int64_t keep_failed_days = 7;                // `edl gc` removes failed updates' files after this
+  bool allow_private_addresses = false;        // API ingests may fetch from loopback/private networks
 };
 
 struct InstanceConfig {

@@ -63,6 +63,10 @@ Result<JobRecord> VisibleJob(ServerState& s, const Call& call, int64_t id) {
 Result<DatasetSummary> AuthorizedDataset(ServerState& s, const Call& call, AccessLevel level) {
   ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(s.services.catalog, call.path.at("name")));
   ASSIGN_OR_RETURN(AccessScope scope, s.services.authorizer.ScopeFor(call.identity));
+  // Sensitive datasets are need-to-know: to a caller who may not even read one it does not exist.
+  if (summary.record.spec.tier == Tier::kSensitive && !scope.Allows(summary.record, AccessLevel::kRead)) {
+    return NotFound(fmt::format("dataset '{}' does not exist", summary.record.spec.name));
+  }
   RETURN_IF_ERROR(scope.Check(summary.record, level));
   return summary;
 }
@@ -114,8 +118,9 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     if (catalog.ok() && workers) {
       call.Reply(200, {{"status", "ready"}});
     } else {
+      // Unauthenticated: says what is not ready, not why (the reason may name server paths).
       call.Reply(503, {{"status", "not ready"},
-                       {"catalog", catalog.ok() ? "ok" : catalog.message()},
+                       {"catalog", catalog.ok() ? "ok" : "unavailable"},
                        {"workers", workers ? "running" : "not started"}});
     }
     return Status::Ok();
@@ -197,6 +202,11 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     RETURN_IF_ERROR(fields.OptionalString("format", spec.format));
     RETURN_IF_ERROR(fields.Finish());
+    if (spec.format && *spec.format != "csv" && *spec.format != "tsv" && *spec.format != "json" &&
+        *spec.format != "ndjson" && *spec.format != "parquet") {
+      return InvalidArgument(fmt::format("format '{}' is not one of csv, tsv, json, ndjson, parquet",
+                                         spec.format->substr(0, 40)));
+    }
     ASSIGN_OR_RETURN(JobRecord job, s->services.jobs.SubmitIngest(spec, call.identity.Ref()));
     call.response.set_header("Location", fmt::format("/v1/jobs/{}", job.id));
     call.Reply(202, ToJson(job));
@@ -370,7 +380,12 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     RETURN_IF_ERROR(fields.OptionalInt("expires_in_days", days));
     RETURN_IF_ERROR(fields.Finish());
     if (user != call.identity.user) RETURN_IF_ERROR(RequireAdmin(call));
-    ASSIGN_OR_RETURN(IssuedToken issued, s->services.users.CreateToken(user, description, days, call.identity.Ref()));
+    // A token cannot outlive the one that made it, or a stolen short-lived token would mint a
+    // permanent one. Admins (and `edl tokens create` on the server) are not bound by this.
+    std::optional<std::string> not_after;
+    if (!call.identity.admin) not_after = call.identity.token_expires_at;
+    ASSIGN_OR_RETURN(IssuedToken issued,
+                     s->services.users.CreateToken(user, description, days, call.identity.Ref(), not_after));
     json out = ToJson(issued.record);
     out["token"] = issued.secret;
     call.Reply(201, out);

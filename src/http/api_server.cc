@@ -231,6 +231,19 @@ struct ApiServer::Impl {
     return fmt::format("{}-{:06x}", id_prefix, next_id.fetch_add(1, std::memory_order_relaxed));
   }
 
+  // Text log lines carry no control characters, so nothing a client sends can forge a line.
+  static std::string Escaped(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
   void Log(const std::string& request_id, const std::string& method, const std::string& route, int status,
            double seconds, const std::string& user, const std::string& error) {
     std::string line;
@@ -243,8 +256,8 @@ struct ApiServer::Impl {
       line = j.dump();
     } else {
       line = fmt::format("{} {} {} {} {} {:.1f}ms{}{}", FormatTimestamp(state.services.clock.Now()), request_id,
-                         method, route, status, seconds * 1000, user.empty() ? "" : " user=" + user,
-                         error.empty() ? "" : " error=\"" + error + "\"");
+                         Escaped(method), Escaped(route), status, seconds * 1000, user.empty() ? "" : " user=" + user,
+                         error.empty() ? "" : " error=\"" + Escaped(error) + "\"");
     }
     std::lock_guard lock(log_mutex);
     std::fprintf(stderr, "%s\n", line.c_str());
@@ -301,7 +314,10 @@ struct ApiServer::Impl {
             authenticated = false;
             response.set_header("WWW-Authenticate", "Bearer");
             fail(401, "unauthenticated", "this request needs 'Authorization: Bearer <token>'");
-          } else if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+          } else if (header.size() <= kBearer.size() ||
+                     !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+                       return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                     })) {
             authenticated = false;
             response.set_header("WWW-Authenticate", "Bearer");
             fail(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'");
@@ -330,6 +346,10 @@ struct ApiServer::Impl {
     } catch (const std::exception& e) {
       fail(500, "internal", fmt::format("internal error (request {})", request_id));
       error_for_log = std::string("exception: ") + e.what();
+    }
+    if (body != nullptr && response.status >= 400) {
+      // A refused POST or PUT may leave its body unread; the connection cannot carry another request.
+      response.set_header("Connection", "close");
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     state.metrics.Record(route_label, request.method, response.status, seconds);
@@ -386,20 +406,44 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ApiServices& services
   s.set_tcp_nodelay(true);
   s.set_payload_max_length(static_cast<size_t>(std::max(config.max_upload_bytes, config.max_body_bytes)));
   Impl* raw = &impl;
-  s.Get(".*", [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
-  s.Delete(".*", [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
-  s.Post(".*", [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
+  // httplib reads a GET or DELETE body whole before any handler runs, up to the upload limit: no
+  // route takes one, so a request announcing one is refused before a byte of it is read.
+  s.set_pre_routing_handler([raw](const httplib::Request& q, httplib::Response& r) {
+    bool bodyless = q.method == "GET" || q.method == "HEAD" || q.method == "DELETE";
+    bool has_body = (q.has_header("Content-Length") && q.get_header_value("Content-Length") != "0") ||
+                    q.has_header("Transfer-Encoding");
+    if (!bodyless || !has_body) return httplib::Server::HandlerResponse::Unhandled;
+    std::string id = raw->NewRequestId();
+    r.set_header("X-Request-Id", id);
+    r.set_header("Connection", "close");
+    r.status = 413;
+    r.set_content(http::ErrorBody("payload_too_large", q.method + " requests take no body", id).dump(),
+                  "application/json");
+    raw->state.metrics.Record("unmatched", q.method, r.status, 0);
+    raw->Log(id, q.method, "(body refused)", r.status, 0, "", "");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // "[\s\S]*" rather than ".*": a decoded path may hold a newline, which "." does not match.
+  constexpr const char* kAnyPath = "[\\s\\S]*";
+  s.Get(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
+  s.Delete(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
+  s.Post(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
     raw->Handle(q, r, &body);
   });
-  s.Put(".*", [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
+  s.Put(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
     raw->Handle(q, r, &body);
   });
   // Errors httplib answers itself (malformed request line, URI too long, body over the limit).
-  s.set_error_handler([raw](const httplib::Request&, httplib::Response& r) {
+  s.set_error_handler([raw](const httplib::Request& q, httplib::Response& r) {
     if (!r.body.empty()) return;
     std::string id = raw->NewRequestId();
     r.set_header("X-Request-Id", id);
-    std::string_view code = r.status == 413 ? "payload_too_large" : r.status == 414 ? "uri_too_long" : "invalid_argument";
+    raw->state.metrics.Record("unmatched", q.method.empty() ? "-" : q.method, r.status, 0);
+    raw->Log(id, q.method.empty() ? "-" : q.method, "(refused by the HTTP layer)", r.status, 0, "", "");
+    std::string_view code = r.status == 413   ? "payload_too_large"
+                            : r.status == 414 ? "uri_too_long"
+                            : r.status == 404 ? "not_found"
+                                              : "invalid_argument";
     std::string message = r.status == 413   ? "the request body is larger than the server accepts"
                           : r.status == 414 ? "the request URI is too long"
                                             : fmt::format("the request was refused (HTTP {})", r.status);

@@ -276,6 +276,18 @@ class UploadSource final : public Source {
   std::unique_ptr<Source> folder_;
 };
 
+// `text` with the update's work folder written as "<work>", and the storage root as "<storage>".
+std::string WithoutServerPaths(std::string text, const fs::path& work_dir, const fs::path& storage_root) {
+  for (const auto& [path, name] : {std::pair<std::string, std::string>{work_dir.string(), "<work>"},
+                                   {storage_root.string(), "<storage>"}}) {
+    if (path.empty()) continue;
+    for (size_t at = text.find(path); at != std::string::npos; at = text.find(path, at + name.size())) {
+      text.replace(at, path.size(), name);
+    }
+  }
+  return text;
+}
+
 std::vector<std::string> RedactedSources(const std::vector<std::string>& sources) {
   std::vector<std::string> out;
   for (const std::string& source : sources) out.push_back(RedactUri(source));
@@ -585,7 +597,8 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
 
   // Records the failure (if the update is still staging) and returns it as the ingest's error.
   auto fail = [&](const Status& why) -> Status {
-    std::string reason = why.message();
+    // The reason is shown to API users: server folders become names they can relate to.
+    std::string reason = WithoutServerPaths(why.message(), work.path(), config_.storage.root);
     Status recorded = catalog_.Write([&](CatalogTransaction& tx) -> Status {
       RETURN_IF_ERROR(tx.FailUpdate(spec.name, run.number, reason, run.outcome.metadata_json));
       return Audit(tx, request.actor, "update.fail", spec.name, run.number,

@@ -27,6 +27,10 @@ struct FetchOptions {
   int max_attempts = 3;                              // http: transient errors (5xx, resets, timeouts)
   std::chrono::milliseconds retry_backoff{500};      // doubled per attempt
   int max_redirects = 5;
+  // http: refuse to connect to loopback, private, link-local and other non-public addresses (also
+  // after redirects). Set for ingests submitted through the API, so a user cannot make the server
+  // fetch from its own network.
+  bool refuse_private_addresses = false;
 };
 
 struct FetchedFile {

@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include "ingest/source_internal.h"
@@ -87,10 +89,48 @@ struct Transfer {
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
   curl_off_t last_bytes = 0;
   bool idle = false;
+  bool cancelled = false;
+  bool refuse_private_addresses = false;
+  std::string refused_address;  // set when the connection went to a refused address
 };
+
+// Addresses an API user must not reach through the server: loopback, private, link-local (cloud
+// metadata), carrier-grade NAT, unspecified, multicast, and IPv4 mapped into IPv6 of the same.
+bool IsPrivateAddress(const std::string& ip) {
+  unsigned char v6[16];
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, ip.c_str(), v4) == 1) {
+    return v4[0] == 0 || v4[0] == 10 || v4[0] == 127 || (v4[0] == 169 && v4[1] == 254) ||
+           (v4[0] == 172 && (v4[1] & 0xF0) == 16) || (v4[0] == 192 && v4[1] == 168) ||
+           (v4[0] == 100 && (v4[1] & 0xC0) == 64) || v4[0] >= 224;
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), v6) != 1) return true;  // unknown form: refuse
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (std::memcmp(v6, kMapped, 12) == 0) {
+    return IsPrivateAddress(std::to_string(v6[12]) + "." + std::to_string(v6[13]) + "." + std::to_string(v6[14]) +
+                            "." + std::to_string(v6[15]));
+  }
+  bool all_zero_but_last = std::all_of(v6, v6 + 15, [](unsigned char b) { return b == 0; });
+  if (all_zero_but_last && (v6[15] == 0 || v6[15] == 1)) return true;  // :: and ::1
+  return (v6[0] & 0xFE) == 0xFC || (v6[0] == 0xFE && (v6[1] & 0xC0) == 0x80) || v6[0] == 0xFF;
+}
+
+// Called by libcurl once a connection stands, before the request goes out (also after redirects).
+int OnConnected(void* user, char* primary_ip, char*, int, int) {
+  auto& transfer = *static_cast<Transfer*>(user);
+  if (!transfer.refuse_private_addresses) return CURL_PREREQFUNC_OK;
+  std::string ip(primary_ip != nullptr ? primary_ip : "");
+  if (!IsPrivateAddress(ip)) return CURL_PREREQFUNC_OK;
+  transfer.refused_address = ip;
+  return CURL_PREREQFUNC_ABORT;
+}
 
 int OnProgress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_off_t uploaded) {
   auto& transfer = *static_cast<Transfer*>(user);
+  if (transfer.progress != nullptr && transfer.progress->Cancelled()) {
+    transfer.cancelled = true;
+    return 1;  // aborts the transfer
+  }
   auto now = std::chrono::steady_clock::now();
   if (downloaded + uploaded != transfer.last_bytes) {
     transfer.last_bytes = downloaded + uploaded;
@@ -172,6 +212,7 @@ class HttpSource final : public Source {
       transfer.sha = &sha;
       transfer.progress = &fetch_progress;
       transfer.max_bytes = options.max_bytes;
+      transfer.refuse_private_addresses = options.refuse_private_addresses;
       Attempt result = Get(transfer, options);
       if (result.status.ok()) {
         RETURN_IF_ERROR(out.Close(file.path));
@@ -225,10 +266,19 @@ class HttpSource final : public Source {
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer) == CURLE_OK;
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, OnConnected) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PREREQDATA, &transfer) == CURLE_OK;
     if (!setup_ok) return {Internal("cannot configure libcurl for " + described_), false};
 
     CURLcode rc = curl_easy_perform(c);
+    if (transfer.cancelled) return {Conflict("cancelled"), false};
+    if (!transfer.refused_address.empty()) {
+      return {PermissionDenied("refused to fetch from " + transfer.refused_address +
+                               ": loopback, private and link-local addresses are not reachable for ingests "
+                               "submitted through the API (ingest.allow_private_addresses)"),
+              false};
+    }
     if (transfer.over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
       return {InvalidArgument("over the size limit of " + std::to_string(options.max_bytes) + " bytes"), false};
     }

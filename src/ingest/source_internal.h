@@ -57,6 +57,8 @@ class FetchProgress {
   // Forgets `bytes` already counted (an HTTP attempt that is retried) and reports.
   void Rewind(uint64_t bytes);
   void FileDone();
+  // Whether whoever watches asked the ingest to stop (checked inside long copies and downloads).
+  bool Cancelled() const { return reporter_.Cancelled(); }
 
  private:
   ProgressReporter& reporter_;

@@ -310,6 +310,7 @@ class LocalSource final : public Source {
       if (!kernel_copy) RETURN_IF_ERROR(WriteAll(out.get(), buffer.data(), got, file.path));
       hasher.CopiedUpTo(copied);
       progress.AddBytes(got);
+      if (progress.Cancelled()) return Conflict("cancelled");
       if (hooks_.after_read) hooks_.after_read(item.source, copied);
     }
     struct stat after {};

@@ -278,6 +278,31 @@ TEST_F(SqliteCatalogJobs, AJobWhoseWorkersKeepDyingFailsAndTheNextOneIsLeased) {
   EXPECT_EQ(LeasedId("w4", kT3, kT3), 3);  // job 3's lease expired at kT3; job 1 is not retried
 }
 
+TEST_F(SqliteCatalogJobs, AnExhaustedJobWhoseUpdateCompletedSucceedsAndOneWithAStagingUpdateFailsIt) {
+  // Workers that died after reserving (job 1: even after completing) their update, on their last attempt.
+  ASSERT_OK(catalog_->Write([](CatalogTransaction& txn) -> Status {
+    RETURN_IF_ERROR(txn.InsertDataset(testing::SimpleDataset("orders")));
+    RETURN_IF_ERROR(txn.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:alice", "w1", kT1).status());
+    RETURN_IF_ERROR(txn.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:alice", "w1", kT1).status());
+    return txn.CompleteUpdate("orders", 1, "{}", {});
+  }));
+  Insert(Job("orders", "user:alice", /*max_attempts=*/1));
+  Insert(Job("orders", "user:alice", /*max_attempts=*/1));
+  ASSERT_EQ(LeasedId("w1", kT0, kT1), 1);
+  ASSERT_EQ(LeasedId("w1", kT0, kT1), 2);
+  ASSERT_OK(catalog_->Write([](CatalogTransaction& txn) -> Status {
+    RETURN_IF_ERROR(txn.SetJobUpdate(1, "w1", 1));
+    return txn.SetJobUpdate(2, "w1", 2);
+  }));
+  EXPECT_EQ(LeasedId("w2", kT2, kT3), 0);
+  EXPECT_EQ(Get(1).state, JobState::kSucceeded);
+  EXPECT_EQ(Get(2).state, JobState::kFailed);
+  auto update = ReadValue(*catalog_, [](CatalogTransaction& txn) { return txn.GetUpdate("orders", 2); });
+  ASSERT_TRUE(update.ok() && update->has_value());
+  EXPECT_EQ((*update)->state, UpdateState::kFailed);
+  EXPECT_EQ((*update)->failure_reason, "its job 2 ended without finishing it");
+}
+
 TEST_F(SqliteCatalogJobs, AnExpiredJobWithACancelRequestIsCancelledNotLeased) {
   Insert(Job("orders"));
   ASSERT_EQ(LeasedId("w1", kT0, kT1), 1);

@@ -318,6 +318,54 @@ TEST_F(ApiServer, CredentialsInSourceUrlsAreNeverShown) {
   EXPECT_THAT(everything, Not(HasSubstr("t0ps3cret")));
 }
 
+TEST_F(ApiServer, ApiIngestsCannotFetchFromTheServersOwnNetwork) {
+  std::string own = "http://127.0.0.1:" + std::to_string(t_->server->port()) + "/healthz";
+  Reply r = t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token,
+                     json{{"sources", {own}}}.dump());
+  ASSERT_EQ(r.status, 202) << r.body;
+  json done = t_->WaitForJob(r.Json()["id"], t_->admin_token);
+  EXPECT_EQ(done["state"], "failed");
+  EXPECT_THAT(done["error"].get<std::string>(), HasSubstr("refused to fetch from 127.0.0.1"));
+}
+
+TEST_F(ApiServer, RequestsThatCouldExhaustMemoryOrForgeLogsAreRefused) {
+  // A GET announcing a body is refused before the body is read.
+  std::string response = t_->Raw("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n\r\nxx",
+                                 std::chrono::milliseconds(2000));
+  EXPECT_THAT(response, HasSubstr("413"));
+  EXPECT_THAT(response, HasSubstr("take no body"));
+  // Control characters from a client never start a new log line.
+  t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token, "{\"x\\nFORGED LINE\": 1}");
+  std::string log = t_->ServerLog();
+  EXPECT_THAT(log, Not(HasSubstr("\nFORGED LINE")));
+  EXPECT_EQ(t_->Get("/healthz", "").status, 200);
+}
+
+TEST_F(ApiServer, TheBearerSchemeIsCaseInsensitive) {
+  Reply r = t_->Send("GET", "/v1/whoami", "", "", "", {{"Authorization", "bearer " + t_->alice_token}});
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(ApiServer, ATokenCannotMintALongerLivedOne) {
+  testing::CommandResult made = t_->Edl({"tokens", "create", "alice", "--expires-in-days", "2"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string short_lived = made.out.substr(0, made.out.find('\n'));
+  Reply forever = t_->Send("POST", "/v1/tokens", short_lived, R"({"description": "forever"})");
+  ASSERT_EQ(forever.status, 201) << forever.body;
+  EXPECT_FALSE(forever.Json()["expires_at"].is_null());  // inherits the 2-day expiry
+  ExpectError(t_->Send("POST", "/v1/tokens", short_lived, R"({"expires_in_days": 30})"), 400, "invalid_argument",
+              "after the token making it");
+}
+
+TEST_F(ApiServer, SensitiveDatasetsDoNotExistForThoseWhoCannotReadThem) {
+  t_->DeployDataset("name: patient-visits\ntier: sensitive\nowners: [admin]\npolicy: {max_grant_days: 30}\n");
+  ExpectError(t_->Get("/v1/datasets/patient-visits", t_->alice_token), 404, "not_found", "does not exist");
+  EXPECT_EQ(t_->Get("/v1/datasets/patient-visits", t_->admin_token).status, 200);
+  ExpectError(t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token,
+                       R"({"sources": ["drop:"], "format": "bogus"})"),
+              400, "invalid_argument", "format 'bogus'");
+}
+
 TEST_F(ApiServer, BadDataFailsTheJobWithTheReason) {
   std::string upload = Upload(t_->admin_token, "orders.csv", "order_id,amount\n,10.5\n");  // QC: not_null
   json job = IngestUpload(t_->admin_token, "sales-orders", upload);
@@ -354,13 +402,16 @@ TEST_F(ApiServer, ConcurrentCancelAndCompleteLeaveOneConsistentOutcome) {
     });
   }
   for (std::thread& t : cancellers) t.join();
+  std::vector<json> jobs;
+  for (int64_t id : ids) jobs.push_back(t_->WaitForJob(id, t_->admin_token));
   std::set<int64_t> complete_updates;
-  for (const json& u : t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token).Json()["updates"]) {
+  Reply first = t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token);
+  ASSERT_EQ(first.status, 200) << first.body.substr(0, 500);
+  for (const json& u : first.Json()["updates"]) {
     if (u["state"] == "complete") complete_updates.insert(u["number"].get<int64_t>());
   }
   size_t succeeded = 0;
-  for (int64_t id : ids) {
-    json job = t_->WaitForJob(id, t_->admin_token);
+  for (const json& job : jobs) {
     std::string state = job["state"];
     ASSERT_TRUE(state == "succeeded" || state == "cancelled") << job.dump();
     if (state == "succeeded") {
@@ -372,7 +423,9 @@ TEST_F(ApiServer, ConcurrentCancelAndCompleteLeaveOneConsistentOutcome) {
   }
   // Re-read after every job finished: as many complete updates as succeeded jobs.
   complete_updates.clear();
-  for (const json& u : t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token).Json()["updates"]) {
+  Reply listing = t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token);
+  ASSERT_EQ(listing.status, 200) << listing.body.substr(0, 500);
+  for (const json& u : listing.Json()["updates"]) {
     if (u["state"] == "complete") complete_updates.insert(u["number"].get<int64_t>());
   }
   EXPECT_EQ(complete_updates.size(), succeeded);
