@@ -56,8 +56,9 @@ Result<DatasetPage> ListDatasetsPage(Catalog& catalog, const DatasetQuery& query
     filter.tier = query.tier;
     filter.name_prefix = query.name_prefix;
     filter.after_name = query.after_name;
-    // Filters the catalog cannot apply are applied here, reading batches until the page is full.
-    filter.limit = std::max<int64_t>(query.limit + 1, 256);
+    // Filters the catalog cannot apply are applied here, reading batches until the page is full:
+    // the first batch is just big enough when everything matches, later ones grow.
+    filter.limit = query.limit + 1;
     while (true) {
       ASSIGN_OR_RETURN(std::vector<DatasetRecord> batch, tx.ListDatasetsFiltered(filter));
       for (DatasetRecord& record : batch) {
@@ -71,6 +72,7 @@ Result<DatasetPage> ListDatasetsPage(Catalog& catalog, const DatasetQuery& query
       }
       if (static_cast<int64_t>(batch.size()) < filter.limit) return Status::Ok();
       filter.after_name = batch.back().spec.name;
+      filter.limit = std::min<int64_t>(filter.limit * 2, 4096);
     }
   }));
   return page;
