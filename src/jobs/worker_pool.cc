@@ -390,6 +390,9 @@ Result<std::optional<IngestJobResult>> WorkerPool::Impl::EarlierAttempt(const Jo
 void WorkerPool::Impl::Succeed(const JobRecord& job, const std::string& owner, const IngestJobResult& result,
                                const IngestJobSpec& spec) {
   Status finished = catalog.Write([&](CatalogTransaction& tx) -> Status {
+    // The last progress report came before the commit finished; the job's progress ends whole.
+    JobProgress done{"done", result.fetched_bytes, result.fetched_bytes, result.data_files, result.data_files};
+    RETURN_IF_ERROR(tx.SetJobProgress(job.id, owner, done));
     RETURN_IF_ERROR(tx.FinishJob(job.id, owner, JobState::kSucceeded, IngestJobResultToJson(result), ""));
     return tx.AppendJobLog(job.id, "info",
                            fmt::format("succeeded: update {} is complete with {} rows", result.update, result.rows));

@@ -285,6 +285,8 @@ TEST_F(ApiServer, UploadAndIngestRunAsAJob) {
   EXPECT_EQ(done["update"], 1);
   EXPECT_EQ(done["result"]["rows"], 3);
   EXPECT_EQ(done["attempts"], 1);
+  EXPECT_EQ(done["progress"]["phase"], "done");
+  EXPECT_EQ(done["progress"]["files_done"], done["progress"]["files_total"]);
 
   json update = t_->Get("/v1/datasets/sales-orders/updates/1", t_->admin_token).Json();
   EXPECT_EQ(update["state"], "complete");
