@@ -9,6 +9,7 @@
 #include "cli/api_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
+#include "cli/run_app.h"
 
 namespace edl::cli::api {
 namespace {
@@ -187,23 +188,7 @@ int Main(int argc, char** argv) {
   audit->add_option("--limit", audit_limit, "List at most this many (default: all)")->check(CLI::Range(1, 1000));
   audit->callback(run([&](ApiSession& s) { return ListAudit(s, audit_target, audit_limit); }));
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "edl-api: " << e.what() << "\nRun 'edl-api --help' (or 'edl-api COMMAND --help') for usage.\n";
-    return kExitUsage;
-  }
-  if (!result.ok()) {
-    PrintError(std::cerr, "edl-api", result, options.format());
-    return ExitCodeFor(result.code());
-  }
-  return kExitOk;
+  return ParseAndRun(app, argc, argv, result, "edl-api", [&] { return options.format(); });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
+#include "cli/run_app.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 
@@ -126,23 +127,7 @@ int Main(int argc, char** argv) {
   tokens_revoke->add_option("ID", token_id, "Token id (from `edl tokens list`)")->required()->check(CLI::PositiveNumber);
   tokens_revoke->callback([&] { result = RunTokensRevoke(options, token_id, clock); });
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "edl: " << e.what() << "\nRun 'edl --help' (or 'edl COMMAND --help') for usage.\n";
-    return kExitUsage;
-  }
-  if (!result.ok()) {
-    PrintError(std::cerr, "edl", result, options.format());
-    return ExitCodeFor(result.code());
-  }
-  return kExitOk;
+  return ParseAndRun(app, argc, argv, result, "edl", [&] { return options.format(); });
 }
 
 }  // namespace
