@@ -185,7 +185,10 @@ Status RunShow(const GlobalOptions& options, const std::string& name, const Cloc
 Status RunAudit(const GlobalOptions& options, const std::string& target, int64_t limit, const Clock& clock) {
   ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
   ASSIGN_OR_RETURN(auto lake, OpenDeployedLake(config, clock));
-  ASSIGN_OR_RETURN(auto events, ListAuditEvents(*lake->catalog, target, limit));
+  AuditQuery query;
+  query.limit = limit;
+  if (!target.empty()) query.target = target;
+  ASSIGN_OR_RETURN(auto events, ListAuditEvents(*lake->catalog, query));
   if (options.format() == OutputFormat::kJson) {
     nlohmann::json out = nlohmann::json::array();
     for (const AuditEvent& e : events) out.push_back(ToJson(e));

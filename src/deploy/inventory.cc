@@ -141,12 +141,9 @@ Result<UpdateDetails> DescribeUpdate(Catalog& catalog, std::string_view dataset,
   return details;
 }
 
-Result<std::vector<AuditEvent>> ListAuditEvents(Catalog& catalog, const std::string& target, int64_t limit) {
+Result<std::vector<AuditEvent>> ListAuditEvents(Catalog& catalog, const AuditQuery& query) {
   std::vector<AuditEvent> events;
   RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
-    AuditQuery query;
-    query.limit = limit;
-    if (!target.empty()) query.target = target;
     ASSIGN_OR_RETURN(events, tx.ListAudit(query));
     return Status::Ok();
   }));

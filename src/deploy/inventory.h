@@ -15,6 +15,7 @@
 namespace edl {
 
 class Catalog;
+struct AuditQuery;
 
 struct DatasetSummary {
   DatasetRecord record;
@@ -59,7 +60,8 @@ struct UpdateDetails {
 // NotFound naming the dataset or the update.
 Result<UpdateDetails> DescribeUpdate(Catalog& catalog, std::string_view dataset, int64_t number);
 
-Result<std::vector<AuditEvent>> ListAuditEvents(Catalog& catalog, const std::string& target, int64_t limit);
+// Audit events after query.after_seq, oldest first, at most query.limit, optionally about one target.
+Result<std::vector<AuditEvent>> ListAuditEvents(Catalog& catalog, const AuditQuery& query);
 Status VerifyAuditLog(Catalog& catalog);
 
 }  // namespace edl

@@ -73,21 +73,13 @@ Result<DatasetSummary> AuthorizedDataset(ServerState& s, const Call& call, Acces
 
 std::string Metrics(ServerState& s) {
   std::string out = s.metrics.Render();
-  std::vector<std::pair<JobState, int64_t>> counts;
-  Status status = s.services.catalog.Read([&](CatalogTransaction& tx) -> Status {
-    ASSIGN_OR_RETURN(counts, tx.CountJobsByState());
-    return Status::Ok();
-  });
+  Result<std::vector<std::pair<JobState, int64_t>>> counts = s.services.jobs.CountByState();
   out += "# HELP edl_jobs Jobs in the catalog, by state.\n# TYPE edl_jobs gauge\n";
-  for (JobState state : kAllJobStates) {
-    int64_t n = 0;
-    for (const auto& [st, count] : counts) {
-      if (st == state) n = count;
-    }
-    out += fmt::format("edl_jobs{{state=\"{}\"}} {}\n", JobStateName(state), n);
+  if (counts.ok()) {
+    for (const auto& [state, n] : *counts) out += fmt::format("edl_jobs{{state=\"{}\"}} {}\n", JobStateName(state), n);
   }
   out += "# HELP edl_catalog_up 1 when the catalog answered this scrape.\n# TYPE edl_catalog_up gauge\n";
-  out += fmt::format("edl_catalog_up {}\n", status.ok() ? 1 : 0);
+  out += fmt::format("edl_catalog_up {}\n", counts.ok() ? 1 : 0);
   if (s.services.workers != nullptr) {
     out += "# HELP edl_jobs_running Jobs running in this process's workers.\n# TYPE edl_jobs_running gauge\n";
     out += fmt::format("edl_jobs_running {}\n", s.services.workers->Running());
@@ -414,11 +406,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
       ASSIGN_OR_RETURN(query.after_seq, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
     }
     ASSIGN_OR_RETURN(query.limit, Limit(call));
-    std::vector<AuditEvent> events;
-    RETURN_IF_ERROR(s->services.catalog.Read([&](CatalogTransaction& tx) -> Status {
-      ASSIGN_OR_RETURN(events, tx.ListAudit(query));
-      return Status::Ok();
-    }));
+    ASSIGN_OR_RETURN(std::vector<AuditEvent> events, ListAuditEvents(s->services.catalog, query));
     json out = {{"events", json::array()}};
     for (const AuditEvent& event : events) out["events"].push_back(ToJson(event));
     out["next_page_token"] = static_cast<int64_t>(events.size()) == query.limit && !events.empty()

@@ -264,6 +264,23 @@ Result<JobRecord> JobService::Cancel(int64_t id, std::string_view actor) {
   return job;
 }
 
+Result<std::vector<std::pair<JobState, int64_t>>> JobService::CountByState() {
+  std::vector<std::pair<JobState, int64_t>> stored;
+  RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(stored, tx.CountJobsByState());
+    return Status::Ok();
+  }));
+  std::vector<std::pair<JobState, int64_t>> counts;
+  for (JobState state : kAllJobStates) {
+    int64_t n = 0;
+    for (const auto& [st, count] : stored) {
+      if (st == state) n = count;
+    }
+    counts.emplace_back(state, n);
+  }
+  return counts;
+}
+
 Result<std::vector<JobLogLine>> JobService::Logs(int64_t id, int64_t after_seq, int64_t limit) {
   std::vector<JobLogLine> lines;
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {

@@ -69,6 +69,8 @@ class JobService {
   // ingest (which fails its update) unless it is already committing. Conflict when finished.
   Result<JobRecord> Cancel(int64_t id, std::string_view actor);
   Result<std::vector<JobLogLine>> Logs(int64_t id, int64_t after_seq, int64_t limit);
+  // How many jobs are in each state, every state listed (for /metrics).
+  Result<std::vector<std::pair<JobState, int64_t>>> CountByState();
 
  private:
   Catalog& catalog_;

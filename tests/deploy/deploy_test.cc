@@ -41,7 +41,9 @@ class DeployTest : public ::testing::Test {
   }
 
   std::vector<AuditEvent> Audit() {
-    auto events = ListAuditEvents(*lake_->catalog, "", 100000);
+    AuditQuery query;
+    query.limit = 100000;
+    auto events = ListAuditEvents(*lake_->catalog, query);
     EXPECT_TRUE(events.ok());
     return *events;
   }
