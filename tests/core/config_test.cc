@@ -12,6 +12,7 @@ namespace edl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::AllOf;
 
 constexpr char kInstance[] = R"(
 instance: dev01
@@ -139,6 +140,48 @@ TEST(InstanceConfig, RejectsBadIngestLimits) {
               HasSubstr("expected a whole number, got 'many'"));
   EXPECT_THAT(InstanceError(head + "ingest: {max_sourc_bytes: 1GB}\n").message(),
               HasSubstr("did you mean 'max_source_bytes'"));
+}
+
+TEST(InstanceConfig, ParsesServerAndJobsSettings) {
+  auto c = ParseInstanceConfig("instance: dev01\nregions: [eu-west-1]\n"
+                               "server: {http: '0.0.0.0:9443', tls_cert: certs/c.pem, tls_key: certs/k.pem, threads: 8, "
+                               "max_body_bytes: 64KB, read_timeout_seconds: 5, shutdown_grace_seconds: 0, json_logs: true}\n"
+                               "jobs: {workers: 0, lease_seconds: 10, max_attempts: 5, poll_interval_ms: 50}\n"
+                               "ingest: {allow_private_addresses: true}\n",
+                               "edl.yaml", "/x");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.http, "0.0.0.0:9443");
+  EXPECT_EQ(c->server.tls_cert, "/x/certs/c.pem");  // relative to the config file
+  EXPECT_EQ(c->server.tls_key, "/x/certs/k.pem");
+  EXPECT_EQ(c->server.threads, 8);
+  EXPECT_EQ(c->server.max_body_bytes, 64'000);
+  EXPECT_EQ(c->server.read_timeout_seconds, 5);
+  EXPECT_EQ(c->server.shutdown_grace_seconds, 0);
+  EXPECT_TRUE(c->server.json_logs);
+  EXPECT_EQ(c->jobs.workers, 0);
+  EXPECT_EQ(c->jobs.lease_seconds, 10);
+  EXPECT_EQ(c->jobs.max_attempts, 5);
+  EXPECT_EQ(c->jobs.poll_interval_ms, 50);
+  EXPECT_TRUE(c->ingest.allow_private_addresses);
+}
+
+TEST(InstanceConfig, RejectsBadServerAndJobsSettings) {
+  const std::string head = "instance: dev01\nregions: [eu-west-1]\n";
+  EXPECT_THAT(InstanceError(head + "server: {tls_cert: c.pem}\n").message(),
+              HasSubstr("tls_cert and tls_key go together"));
+  EXPECT_THAT(InstanceError(head + "server: {threads: 0}\n").message(),
+              HasSubstr("'server.threads': must be between 1 and 4096"));
+  EXPECT_THAT(InstanceError(head + "server: {max_body_bytes: huge}\n").message(),
+              HasSubstr("'server.max_body_bytes'"));
+  EXPECT_THAT(InstanceError(head + "server: {json_logs: maybe}\n").message(), HasSubstr("expected true or false"));
+  EXPECT_THAT(InstanceError(head + "server: {read_timeout: 5}\n").message(),
+              AllOf(HasSubstr("unknown key in server"), HasSubstr("read_timeout_seconds")));
+  EXPECT_THAT(InstanceError(head + "jobs: {workers: -1}\n").message(),
+              HasSubstr("'jobs.workers': must be between 0 and 256"));
+  EXPECT_THAT(InstanceError(head + "jobs: {max_attempts: 0}\n").message(), HasSubstr("'jobs.max_attempts'"));
+  EXPECT_THAT(InstanceError(head + "jobs: {poll_interval_ms: 1}\n").message(),
+              HasSubstr("'jobs.poll_interval_ms': must be between 10 and 60000"));
+  EXPECT_THAT(InstanceError(head + "jobs: [1]\n").message(), HasSubstr("jobs"));
 }
 
 TEST(InstanceConfig, MissingFileIsNotFound) {
