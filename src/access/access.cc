@@ -59,7 +59,6 @@ Result<UserRecord> RequireUser(CatalogTransaction& tx, std::string_view name) {
   return *user;
 }
 
-int Rank(AccessLevel level) { return static_cast<int>(level); }  // read < write < admin
 
 }  // namespace
 
@@ -205,6 +204,19 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
   Identity identity;
   std::string now = FormatTimestamp(clock_.Now());
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t epoch, tx.AccessEpoch());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(hash);
+      if (it != cache_.end() && it->second.epoch == epoch) {
+        const Identity& cached = it->second.identity;
+        if (cached.token_expires_at && *cached.token_expires_at <= now) {
+          return PermissionDenied(fmt::format("token {} expired at {}", cached.token_id, *cached.token_expires_at));
+        }
+        identity = cached;
+        return Status::Ok();
+      }
+    }
     ASSIGN_OR_RETURN(std::optional<TokenRecord> token, tx.FindTokenBySecretHash(hash));
     if (!token) return PermissionDenied("the token is unknown");
     if (token->revoked_at) return PermissionDenied(fmt::format("token {} was revoked", token->id));
@@ -219,63 +231,12 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
     identity.groups = user->groups;
     identity.token_id = token->id;
     identity.token_expires_at = token->expires_at;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache_.size() >= 10000) cache_.clear();
+    cache_[hash] = {epoch, identity};
     return Status::Ok();
   }));
   return identity;
-}
-
-bool AccessScope::Allows(const DatasetRecord& dataset, AccessLevel level) const {
-  if (admin_) return true;
-  const DatasetSpec& spec = dataset.spec;
-  if (std::find(spec.owners.begin(), spec.owners.end(), user_) != spec.owners.end()) return true;
-  if (level == AccessLevel::kRead && spec.tier == Tier::kInternal && internal_read_) return true;
-  auto it = granted_.find(spec.name);
-  return it != granted_.end() && Rank(it->second) >= Rank(level);
-}
-
-Status AccessScope::Check(const DatasetRecord& dataset, AccessLevel level) const {
-  if (Allows(dataset, level)) return Status::Ok();
-  return PermissionDenied(fmt::format("user '{}' may not {} dataset '{}' ({} tier): it needs the role {}", user_,
-                                      level == AccessLevel::kRead    ? "read"
-                                      : level == AccessLevel::kWrite ? "write to"
-                                                                     : "administer",
-                                      dataset.spec.name, TierName(dataset.spec.tier),
-                                      DatasetRoleName(dataset.spec.name, level)));
-}
-
-Authorizer::Authorizer(Catalog& catalog, const Clock& clock) : catalog_(catalog), clock_(clock) {}
-
-Result<AccessScope> Authorizer::ScopeFor(const Identity& identity) {
-  AccessScope scope;
-  scope.user_ = identity.user;
-  scope.admin_ = identity.admin;
-  if (scope.admin_) return scope;
-  std::vector<Principal> principals = {{PrincipalKind::kUser, identity.user}};
-  for (const std::string& group : identity.groups) principals.push_back({PrincipalKind::kGroup, group});
-  std::string now = FormatTimestamp(clock_.Now());
-  RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
-    for (const Principal& principal : principals) {
-      GrantFilter filter;
-      filter.principal = principal;
-      ASSIGN_OR_RETURN(std::vector<GrantRecord> grants, tx.ListGrants(filter));
-      for (const GrantRecord& grant : grants) {
-        if (grant.expires_at && *grant.expires_at <= now) continue;
-        if (grant.role == kInternalReadRole) {
-          scope.internal_read_ = true;
-          continue;
-        }
-        size_t colon = grant.role.rfind(':');
-        if (colon == std::string::npos) continue;
-        Result<AccessLevel> level = ParseAccessLevel(grant.role.substr(colon + 1));
-        if (!level.ok()) continue;
-        std::string dataset = grant.role.substr(0, colon);
-        auto [it, inserted] = scope.granted_.emplace(dataset, *level);
-        if (!inserted && Rank(*level) > Rank(it->second)) it->second = *level;
-      }
-    }
-    return Status::Ok();
-  }));
-  return scope;
 }
 
 }  // namespace edl

@@ -1,13 +1,13 @@
 // Access: who is calling and what they may do (design.md §2, §5). UserDirectory keeps users,
 // groups and bearer tokens (only a token's SHA-256 is stored; the secret is shown once) and turns a
-// presented token into an Identity. Authorizer decides, deny by default, whether an identity may
-// read, write or administer a dataset, from instance admin, dataset ownership, grants to the user
-// and its groups, and the instance role internal-read for internal datasets. Every frontend asks
-// the same Authorizer. Both borrow the catalog and clock; both are thread-safe.
+// presented token into an Identity. What an identity may do is the Authorizer's (authorizer.h).
+// Borrows the catalog and clock; thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +29,7 @@ struct Identity {
   int64_t token_id = 0;                     // 0 for local operators (no token)
   std::optional<std::string> token_expires_at;
   std::string Ref() const { return "user:" + user; }
+  bool operator==(const Identity&) const = default;
 };
 
 struct NewUser {
@@ -71,40 +72,19 @@ class UserDirectory {
 
   // The identity a presented secret stands for. PermissionDenied — with a message that never
   // contains the secret — when it is malformed, unknown, expired or revoked, or its user is disabled.
+  // Answers from a cache while the catalog's access epoch has not moved (a revocation anywhere
+  // moves it); expiry is checked against the clock every time.
   Result<Identity> Authenticate(std::string_view secret);
 
  private:
+  struct Cached {
+    int64_t epoch = 0;
+    Identity identity;
+  };
   Catalog& catalog_;
   const Clock& clock_;
-};
-
-// What one identity may do, computed once per request from its grants.
-class AccessScope {
- public:
-  // Whether the identity holds `level` (or a higher one) on the dataset.
-  bool Allows(const DatasetRecord& dataset, AccessLevel level) const;
-  // Why not, for a PermissionDenied message (names the dataset and the level, never data).
-  Status Check(const DatasetRecord& dataset, AccessLevel level) const;
-  bool admin() const { return admin_; }
-  const std::string& user() const { return user_; }
-
- private:
-  friend class Authorizer;
-  std::string user_;
-  bool admin_ = false;
-  bool internal_read_ = false;                     // holds internal-read directly or through a group
-  std::map<std::string, AccessLevel> granted_;     // dataset -> highest level granted
-};
-
-class Authorizer {
- public:
-  Authorizer(Catalog& catalog, const Clock& clock);
-  // Reads the identity's active grants (not revoked, not expired at the clock's now).
-  Result<AccessScope> ScopeFor(const Identity& identity);
-
- private:
-  Catalog& catalog_;
-  const Clock& clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Cached> cache_;  // by the secret's SHA-256
 };
 
 }  // namespace edl

@@ -26,6 +26,13 @@ std::string CanonicalAuditFields(const AuditEvent& event) {
   AppendNetstring(out, event.action);
   AppendNetstring(out, event.target);
   AppendNetstring(out, event.details_json);
+  // Access decisions (schema v4) add three fields. Events without them hash as before, so chains
+  // written before v4 still verify.
+  if (!event.decision.empty() || !event.reason.empty() || !event.request_id.empty()) {
+    AppendNetstring(out, event.decision);
+    AppendNetstring(out, event.reason);
+    AppendNetstring(out, event.request_id);
+  }
   return out;
 }
 

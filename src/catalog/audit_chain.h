@@ -18,8 +18,9 @@ inline constexpr std::string_view kAuditGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 // The bytes hashed for an event: the netstrings "<byte length>:<bytes>," of seq (decimal), at,
-// actor, action, target and details_json, in that order. Length prefixes make the encoding
-// unambiguous whatever the fields contain.
+// actor, action, target and details_json, in that order, followed — when any of them is set — by
+// decision, reason and request_id. Length prefixes make the encoding unambiguous whatever the
+// fields contain.
 std::string CanonicalAuditFields(const AuditEvent& event);
 
 // Lower-case hex of SHA-256(prev_hash || CanonicalAuditFields(event)). Internal if OpenSSL fails.

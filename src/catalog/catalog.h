@@ -48,6 +48,19 @@ struct AuditQuery {
   int64_t after_seq = 0;  // events with seq > after_seq
   int64_t limit = 1000;
   std::optional<std::string> target;
+  std::optional<std::string> actor;    // "user:alice"
+  std::optional<std::string> dataset;  // events about the dataset: target "dataset:D" or a role "role:D:…"
+  std::optional<std::string> action;   // exact ("grant.add") or a prefix ending in '.' ("access.")
+  std::optional<std::string> since;    // RFC 3339; events at or after
+  std::optional<std::string> until;    // RFC 3339; events before
+  std::optional<std::string> decision; // "allow" or "deny"
+};
+
+struct AccessRequestFilter {
+  std::optional<std::string> dataset;
+  std::optional<AccessRequestState> state;
+  std::optional<std::string> requested_by;  // "user:alice"
+  int64_t limit = 1000;
 };
 
 class CatalogTransaction {
@@ -89,6 +102,19 @@ class CatalogTransaction {
   virtual Result<int64_t> InsertGrant(const GrantRecord& grant) = 0;
   // Revocation is an event: the row stays with revoked_at/by/reason set. Conflict if already revoked.
   virtual Status RevokeGrant(int64_t grant_id, std::string_view revoked_by, std::string_view reason) = 0;
+  virtual Result<std::optional<GrantRecord>> GetGrant(int64_t grant_id) = 0;
+
+  // Access requests. Insert assigns id and requested_at (when empty); the dataset and grantee must
+  // exist. Update replaces the decision fields of a request that is still pending (Conflict when it
+  // is not: two admins deciding at once cannot both win).
+  virtual Result<int64_t> InsertAccessRequest(const AccessRequestRecord& request) = 0;
+  virtual Result<std::optional<AccessRequestRecord>> GetAccessRequest(int64_t id) = 0;
+  virtual Result<std::vector<AccessRequestRecord>> ListAccessRequests(const AccessRequestFilter& filter) = 0;
+  virtual Status UpdateAccessRequest(const AccessRequestRecord& request) = 0;
+
+  // A counter that changes whenever users, tokens, groups, grants or datasets change, in any
+  // process. Callers that cache access facts compare it before trusting the cache.
+  virtual Result<int64_t> AccessEpoch() = 0;
 
   // ---- Updates (design.md §6). Numbers are reserved from datasets.next_update_number, so a
   // number is never reused, even after a failed update.
@@ -205,7 +231,7 @@ class Catalog {
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails
 // with a message saying the catalog was written by a newer EDL.
-inline constexpr int kCatalogSchemaVersion = 3;
+inline constexpr int kCatalogSchemaVersion = 4;
 
 // Opens (creating when absent) the catalog at `url` and applies pending migrations.
 // Supported: "sqlite:PATH" (PATH absolute, or relative to the working directory).

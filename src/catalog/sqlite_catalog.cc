@@ -184,7 +184,7 @@ std::string CancelledBy(const std::optional<std::string>& requested_by) {
   return fmt::format("cancelled by {}", requested_by.value_or("an unknown principal"));
 }
 
-constexpr std::string_view kAuditColumns = "seq, at, actor, action, target, details_json";
+constexpr std::string_view kAuditColumns = "seq, at, actor, action, target, details_json, decision, reason, request_id";
 
 AuditEvent ReadAuditEvent(const Statement& row) {
   AuditEvent event;
@@ -194,7 +194,36 @@ AuditEvent ReadAuditEvent(const Statement& row) {
   event.action = row.Text(3);
   event.target = row.Text(4);
   event.details_json = row.Text(5);
+  event.decision = row.Text(6);
+  event.reason = row.Text(7);
+  event.request_id = row.Text(8);
   return event;
+}
+
+constexpr std::string_view kAccessRequestSelect =
+    "SELECT a.id, d.name, p.kind, p.name, a.level, a.justification, a.days, a.requested_by, a.requested_at, a.state, "
+    "a.first_approved_by, a.first_approved_at, a.decided_by, a.decided_at, a.decision_reason, a.grant_id "
+    "FROM access_requests a JOIN datasets d ON d.id = a.dataset_id JOIN principals p ON p.id = a.grantee_id";
+
+Result<AccessRequestRecord> ReadAccessRequest(const Statement& row) {
+  AccessRequestRecord r;
+  r.id = row.Int(0);
+  r.dataset = row.Text(1);
+  ASSIGN_OR_RETURN(r.grantee.kind, ParsePrincipalKind(row.Text(2)));
+  r.grantee.name = row.Text(3);
+  ASSIGN_OR_RETURN(r.level, ParseAccessLevel(row.Text(4)));
+  r.justification = row.Text(5);
+  if (!row.IsNull(6)) r.days = row.Int(6);
+  r.requested_by = row.Text(7);
+  r.requested_at = row.Text(8);
+  ASSIGN_OR_RETURN(r.state, ParseAccessRequestState(row.Text(9)));
+  r.first_approved_by = row.Text(10);
+  r.first_approved_at = row.Text(11);
+  r.decided_by = row.Text(12);
+  r.decided_at = row.Text(13);
+  r.decision_reason = row.Text(14);
+  if (!row.IsNull(15)) r.grant_id = row.Int(15);
+  return r;
 }
 
 // ---- Transactions ----
@@ -477,6 +506,101 @@ class SqliteTransaction final : public CatalogTransaction {
                      db_.Prepare("UPDATE grants SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
                                  fmt::format("revoke grant {}", grant_id)));
     return stmt.Bind(Now(), revoked_by, reason, grant_id).Run();
+  }
+
+  Result<std::optional<GrantRecord>> GetGrant(int64_t grant_id) override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(std::string(kGrantSelect) + " WHERE g.id = ?",
+                                                 fmt::format("look up grant {}", grant_id)));
+    stmt.Bind(grant_id);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<GrantRecord>();
+    ASSIGN_OR_RETURN(GrantRecord grant, ReadGrant(stmt));
+    return std::optional<GrantRecord>(std::move(grant));
+  }
+
+  // ---- Access requests ----
+
+  Result<int64_t> InsertAccessRequest(const AccessRequestRecord& request) override {
+    RETURN_IF_ERROR(RequireWrite("InsertAccessRequest"));
+    ASSIGN_OR_RETURN(int64_t dataset_id, RequireDatasetId(request.dataset));
+    ASSIGN_OR_RETURN(std::optional<int64_t> grantee_id, PrincipalId(request.grantee));
+    if (!grantee_id) {
+      return NotFound(fmt::format("cannot request access for '{}': the principal does not exist",
+                                  PrincipalRef(request.grantee)));
+    }
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_.Prepare("INSERT INTO access_requests (dataset_id, grantee_id, level, justification, days, requested_by, "
+                    "requested_at, state, first_approved_by, first_approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    fmt::format("record an access request on dataset '{}'", request.dataset)));
+    RETURN_IF_ERROR(stmt.Bind(dataset_id, *grantee_id, AccessLevelName(request.level), request.justification,
+                              request.days, request.requested_by,
+                              request.requested_at.empty() ? Now() : request.requested_at,
+                              AccessRequestStateName(request.state), request.first_approved_by,
+                              request.first_approved_at)
+                        .Run());
+    return db_.LastInsertRowId();
+  }
+
+  Result<std::optional<AccessRequestRecord>> GetAccessRequest(int64_t id) override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(std::string(kAccessRequestSelect) + " WHERE a.id = ?",
+                                                 fmt::format("look up access request {}", id)));
+    stmt.Bind(id);
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<AccessRequestRecord>();
+    ASSIGN_OR_RETURN(AccessRequestRecord request, ReadAccessRequest(stmt));
+    return std::optional<AccessRequestRecord>(std::move(request));
+  }
+
+  Result<std::vector<AccessRequestRecord>> ListAccessRequests(const AccessRequestFilter& filter) override {
+    std::string sql = std::string(kAccessRequestSelect) + " WHERE 1 = 1";
+    std::vector<std::string> params;
+    if (filter.dataset) {
+      sql += " AND d.name = ?";
+      params.push_back(*filter.dataset);
+    }
+    if (filter.state) {
+      sql += " AND a.state = ?";
+      params.emplace_back(AccessRequestStateName(*filter.state));
+    }
+    if (filter.requested_by) {
+      sql += " AND a.requested_by = ?";
+      params.push_back(*filter.requested_by);
+    }
+    sql += " ORDER BY a.id LIMIT ?";
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list access requests"));
+    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 1), params[i]);
+    stmt.BindAt(static_cast<int>(params.size() + 1), filter.limit);
+    std::vector<AccessRequestRecord> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return out;
+      ASSIGN_OR_RETURN(AccessRequestRecord request, ReadAccessRequest(stmt));
+      out.push_back(std::move(request));
+    }
+  }
+
+  Status UpdateAccessRequest(const AccessRequestRecord& request) override {
+    RETURN_IF_ERROR(RequireWrite("UpdateAccessRequest"));
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_.Prepare("UPDATE access_requests SET state = ?, first_approved_by = ?, first_approved_at = ?, "
+                    "decided_by = ?, decided_at = ?, decision_reason = ?, grant_id = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    fmt::format("decide access request {}", request.id)));
+    RETURN_IF_ERROR(stmt.Bind(AccessRequestStateName(request.state), request.first_approved_by,
+                              request.first_approved_at, request.decided_by, request.decided_at,
+                              request.decision_reason, request.grant_id, request.id)
+                        .Run());
+    if (db_.Changes() == 1) return Status::Ok();
+    ASSIGN_OR_RETURN(std::optional<AccessRequestRecord> current, GetAccessRequest(request.id));
+    if (!current) return NotFound(fmt::format("access request {} does not exist", request.id));
+    return Conflict(fmt::format("access request {} was already {} by '{}'", request.id,
+                                AccessRequestStateName(current->state), current->decided_by));
+  }
+
+  Result<int64_t> AccessEpoch() override {
+    return db_.QueryInt("SELECT epoch FROM access_epoch WHERE id = 1", "read the access epoch");
   }
 
   // ---- Updates ----
@@ -1068,11 +1192,11 @@ class SqliteTransaction final : public CatalogTransaction {
     stored.seq = has_last ? last.Int(0) + 1 : 1;
     ASSIGN_OR_RETURN(std::string hash, AuditHash(prev_hash, stored));
     ASSIGN_OR_RETURN(Statement stmt,
-                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, prev_hash, hash) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
+                                 "request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  fmt::format("append audit event '{}' on '{}'", stored.action, stored.target)));
     RETURN_IF_ERROR(stmt.Bind(stored.seq, stored.at, stored.actor, stored.action, stored.target, stored.details_json,
-                              prev_hash, hash)
+                              stored.decision, stored.reason, stored.request_id, prev_hash, hash)
                         .Run());
     return stored.seq;
   }
@@ -1080,14 +1204,35 @@ class SqliteTransaction final : public CatalogTransaction {
   Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) override {
     if (query.limit < 0) return InvalidArgument(fmt::format("audit query limit {} is negative", query.limit));
     std::string sql = fmt::format("SELECT {} FROM audit WHERE seq > ?", kAuditColumns);
-    if (query.target) sql += " AND target = ?";
+    std::vector<std::string> params;
+    auto add = [&](std::string_view condition, std::string value) {
+      sql += condition;
+      params.push_back(std::move(value));
+    };
+    if (query.target) add(" AND target = ?", *query.target);
+    if (query.actor) add(" AND actor = ?", *query.actor);
+    if (query.dataset) {
+      add(" AND (target = ?", "dataset:" + *query.dataset);
+      // Role targets "role:D:read"; LIKE's wildcards cannot occur in dataset names ([a-z0-9-]).
+      add(" OR target LIKE ?)", "role:" + *query.dataset + ":%");
+    }
+    if (query.action) {
+      if (!query.action->empty() && query.action->back() == '.') {
+        add(" AND substr(action, 1, length(?)) = ", *query.action);
+        sql += "?";
+        params.push_back(*query.action);
+      } else {
+        add(" AND action = ?", *query.action);
+      }
+    }
+    if (query.since) add(" AND at >= ?", *query.since);
+    if (query.until) add(" AND at < ?", *query.until);
+    if (query.decision) add(" AND decision = ?", *query.decision);
     sql += " ORDER BY seq LIMIT ?";
     ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list audit events"));
-    if (query.target) {
-      stmt.Bind(query.after_seq, *query.target, query.limit);
-    } else {
-      stmt.Bind(query.after_seq, query.limit);
-    }
+    stmt.BindAt(1, query.after_seq);
+    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 2), params[i]);
+    stmt.BindAt(static_cast<int>(params.size() + 2), query.limit);
     std::vector<AuditEvent> events;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -1110,12 +1255,12 @@ class SqliteTransaction final : public CatalogTransaction {
         return Internal(fmt::format("audit log broken at seq {}: the event is missing (the next stored one is {})",
                                     expected_seq, event.seq));
       }
-      if (stmt.Text(6) != expected_prev) {
+      if (stmt.Text(9) != expected_prev) {
         return Internal(fmt::format("audit log broken at seq {}: prev_hash does not match the hash of seq {}",
                                     event.seq, event.seq - 1));
       }
       ASSIGN_OR_RETURN(std::string hash, AuditHash(expected_prev, event));
-      std::string stored_hash = stmt.Text(7);
+      std::string stored_hash = stmt.Text(10);
       if (hash != stored_hash) {
         return Internal(
             fmt::format("audit log broken at seq {}: the stored hash does not match the event's contents", event.seq));

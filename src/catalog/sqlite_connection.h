@@ -46,6 +46,10 @@ class Statement {
     BindOne(index, value);
     return *this;
   }
+  Statement& BindAt(int index, int64_t value) {
+    BindOne(index, value);
+    return *this;
+  }
 
   // Advances the statement: true when a row is available, false when it is done.
   Result<bool> Step();

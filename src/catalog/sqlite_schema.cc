@@ -238,10 +238,89 @@ CREATE TABLE job_logs (
 );
 )sql";
 
+// Access control: the audit log records access decisions (decision, reason, request id; the hash
+// chain covers them, see audit_chain.h) and refuses changes and deletions; self-service access
+// requests and grants awaiting a second admin; and the access epoch, a counter every change to
+// users, tokens, groups, grants or datasets bumps (by trigger, whichever process makes it), so a
+// server can cache identities and grants and still see a revocation on the next request.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE audit ADD COLUMN decision TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_by_actor ON audit (actor, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE access_requests (
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL REFERENCES datasets (id),
+  grantee_id INTEGER NOT NULL REFERENCES principals (id),
+  level TEXT NOT NULL CHECK (level IN ('read', 'write', 'admin')),
+  justification TEXT NOT NULL DEFAULT '',
+  days INTEGER CHECK (days IS NULL OR days >= 1),
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied')),
+  first_approved_by TEXT NOT NULL DEFAULT '',
+  first_approved_at TEXT NOT NULL DEFAULT '',
+  decided_by TEXT NOT NULL DEFAULT '',
+  decided_at TEXT NOT NULL DEFAULT '',
+  decision_reason TEXT NOT NULL DEFAULT '',
+  grant_id INTEGER REFERENCES grants (id)
+);
+CREATE INDEX access_requests_by_dataset ON access_requests (dataset_id, state, id);
+CREATE INDEX access_requests_by_state ON access_requests (state, id);
+
+CREATE TABLE access_epoch (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch INTEGER NOT NULL
+);
+INSERT INTO access_epoch (id, epoch) VALUES (1, 1);
+CREATE TRIGGER access_epoch_grants_insert AFTER INSERT ON grants
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_grants_update AFTER UPDATE ON grants
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_grants_delete AFTER DELETE ON grants
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_tokens_insert AFTER INSERT ON tokens
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_tokens_update AFTER UPDATE ON tokens
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_tokens_delete AFTER DELETE ON tokens
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_users_insert AFTER INSERT ON users
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_users_update AFTER UPDATE ON users
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_users_delete AFTER DELETE ON users
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_group_members_insert AFTER INSERT ON group_members
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_group_members_update AFTER UPDATE ON group_members
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_group_members_delete AFTER DELETE ON group_members
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_principals_insert AFTER INSERT ON principals
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_principals_update AFTER UPDATE ON principals
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_principals_delete AFTER DELETE ON principals
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_datasets_insert AFTER INSERT ON datasets
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_datasets_update AFTER UPDATE ON datasets
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER access_epoch_datasets_delete AFTER DELETE ON datasets
+  BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {1, "create the catalog schema", kSchemaV1},
     {2, "update leases and trigger events", kSchemaV2},
     {3, "users, tokens, jobs and job logs", kSchemaV3},
+    {4, "access decisions in the audit log, access requests, the access epoch", kSchemaV4},
 };
 
 constexpr bool MigrationsNumberedInOrder() {

@@ -12,6 +12,9 @@
 #include <pthread.h>
 
 #include "access/access.h"
+#include "access/audit_writer.h"
+#include "access/authorizer.h"
+#include "access/grants.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "core/clock.h"
@@ -49,7 +52,9 @@ struct ServerParts {
   std::unique_ptr<Lake> lake;
   std::unique_ptr<UploadStore> uploads;
   std::unique_ptr<UserDirectory> users;
+  std::unique_ptr<AuditWriter> audit;  // outlives the authorizer: written to the end
   std::unique_ptr<Authorizer> authorizer;
+  std::unique_ptr<GrantService> grants;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<WorkerPool> workers;  // null when jobs.workers is 0
 };
@@ -74,7 +79,14 @@ Result<ServerParts> BuildServerParts(const InstanceConfig& config, const Clock& 
   // Jobs come from API users: their HTTP sources may not reach this server's own networks.
   ingest.fetch.refuse_private_addresses = !config.ingest.allow_private_addresses;
   parts.users = std::make_unique<UserDirectory>(catalog, clock);
-  parts.authorizer = std::make_unique<Authorizer>(catalog, clock);
+  AuditWriterOptions audit_options;
+  audit_options.on_error = [](const Status& status) {
+    std::cerr << fmt::format("edl: the audit log refused a batch of access decisions (kept, retrying): {}\n",
+                             status.message());
+  };
+  parts.audit = std::make_unique<AuditWriter>(catalog, audit_options);
+  parts.authorizer = std::make_unique<Authorizer>(catalog, clock, parts.audit.get());
+  parts.grants = std::make_unique<GrantService>(catalog, clock, *parts.authorizer);
   parts.jobs = std::make_unique<JobService>(catalog, *parts.uploads, clock, config.jobs);
   if (with_workers && config.jobs.workers > 0) {
     parts.workers = std::make_unique<WorkerPool>(config, catalog, *parts.lake->store, *parts.uploads, clock, ingest,
@@ -91,7 +103,8 @@ Status RunServe(const GlobalOptions& options, const std::string& http_override, 
   ASSIGN_OR_RETURN(InstanceConfig config, LoadConfig(options));
   if (!http_override.empty()) config.server.http = http_override;
   ASSIGN_OR_RETURN(ServerParts parts, BuildServerParts(config, clock, /*with_workers=*/true));
-  ApiServices services{config, *parts.lake->catalog, *parts.users, *parts.authorizer, *parts.jobs, *parts.uploads,
+  ApiServices services{config,        *parts.lake->catalog, *parts.users,   *parts.authorizer,
+                       *parts.grants, *parts.jobs,          *parts.uploads,
                        clock, parts.workers.get()};
   ASSIGN_OR_RETURN(std::unique_ptr<ApiServer> server, ApiServer::Create(services, config.server));
   ASSIGN_OR_RETURN(int port, server->Bind(config.server.http));

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace edl {
 
@@ -21,5 +23,9 @@ class SystemClock final : public Clock {
 
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-29T08:35:02.123Z". Sorts as text in time order.
 std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+
+// 00:00 UTC of a calendar date written "YYYY-MM-DD"; nullopt unless it is exactly that and a real
+// date (1970..9999).
+std::optional<std::chrono::system_clock::time_point> ParseUtcDate(std::string_view text);
 
 }  // namespace edl

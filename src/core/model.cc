@@ -37,6 +37,11 @@ constexpr std::pair<std::string_view, PrincipalKind> kPrincipalKinds[] = {
     {"user", PrincipalKind::kUser}, {"group", PrincipalKind::kGroup}, {"service", PrincipalKind::kService}};
 constexpr std::pair<std::string_view, UpdateState> kUpdateStates[] = {
     {"staging", UpdateState::kStaging}, {"complete", UpdateState::kComplete}, {"failed", UpdateState::kFailed}};
+constexpr std::pair<std::string_view, AccessRequestState> kAccessRequestStates[] = {
+    {"pending", AccessRequestState::kPending},
+    {"approved", AccessRequestState::kApproved},
+    {"denied", AccessRequestState::kDenied},
+};
 constexpr std::pair<std::string_view, JobState> kJobStates[] = {
     {"queued", JobState::kQueued},       {"running", JobState::kRunning},
     {"succeeded", JobState::kSucceeded}, {"failed", JobState::kFailed},
@@ -66,6 +71,10 @@ Result<UpdateState> ParseUpdateState(std::string_view text) { return ParseEnum("
 
 std::string_view JobStateName(JobState state) { return EnumName(state, kJobStates); }
 Result<JobState> ParseJobState(std::string_view text) { return ParseEnum("job state", text, kJobStates); }
+std::string_view AccessRequestStateName(AccessRequestState state) { return EnumName(state, kAccessRequestStates); }
+Result<AccessRequestState> ParseAccessRequestState(std::string_view text) {
+  return ParseEnum("access request state", text, kAccessRequestStates);
+}
 
 std::string PrincipalRef(const Principal& principal) {
   return fmt::format("{}:{}", PrincipalKindName(principal.kind), principal.name);

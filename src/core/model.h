@@ -113,7 +113,8 @@ struct DatasetPolicy {
   std::optional<int64_t> retention_days;
   std::vector<std::string> allowed_purposes;
   std::string legal_basis;
-  std::optional<int64_t> max_grant_days;
+  std::optional<int64_t> max_grant_days;  // sensitive: the longest a grant may run (default 90)
+  bool two_person_approval = false;       // sensitive: a grant needs a second admin's approval
   bool operator==(const DatasetPolicy&) const = default;
 };
 
@@ -153,6 +154,8 @@ struct QcCheck {
 struct DeclaredGrant {
   Principal principal;
   AccessLevel level = AccessLevel::kRead;
+  std::string justification;          // required on sensitive datasets
+  std::optional<std::string> until;   // "YYYY-MM-DD": expires at 00:00 UTC that day; required on sensitive
   bool operator==(const DeclaredGrant&) const = default;
 };
 
@@ -227,6 +230,34 @@ struct AuditEvent {
   std::string action;       // e.g. "dataset.create", "dataset.update", "grant.add"
   std::string target;       // e.g. "dataset:sales-orders"
   std::string details_json; // old and new values
+  // Access decisions (design.md §2: every decision, allowed and denied, is audited):
+  std::string decision;     // "allow" or "deny"; empty for records of changes
+  std::string reason;       // why, in words; never data
+  std::string request_id;   // the API request that led to it, when there was one
+};
+
+// ---- Access requests (self-service, and grants awaiting a second admin) ----
+
+enum class AccessRequestState { kPending, kApproved, kDenied };
+std::string_view AccessRequestStateName(AccessRequestState state);
+Result<AccessRequestState> ParseAccessRequestState(std::string_view text);
+
+struct AccessRequestRecord {
+  int64_t id = 0;
+  std::string dataset;
+  Principal grantee;
+  AccessLevel level = AccessLevel::kRead;
+  std::string justification;
+  std::optional<int64_t> days;       // how long the grant should run; none: until revoked
+  std::string requested_by;          // "user:alice"
+  std::string requested_at;
+  AccessRequestState state = AccessRequestState::kPending;
+  std::string first_approved_by;     // two-person approval: the first admin to approve
+  std::string first_approved_at;
+  std::string decided_by;            // the admin who approved (second) or denied
+  std::string decided_at;
+  std::string decision_reason;
+  std::optional<int64_t> grant_id;   // the grant an approval made
 };
 
 // ---- Updates (design.md §2, §6) ----

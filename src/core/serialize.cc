@@ -80,6 +80,7 @@ json ToJson(const DatasetSpec& spec) {
                  {"legal_basis", spec.policy.legal_basis}};
   PutOptional(policy, "retention_days", spec.policy.retention_days);
   PutOptional(policy, "max_grant_days", spec.policy.max_grant_days);
+  policy["two_person_approval"] = spec.policy.two_person_approval;
   json updates = {{"kind", UpdateKindName(spec.updates.kind)}};
   if (!spec.updates.keys.empty()) updates["keys"] = spec.updates.keys;
   if (!spec.updates.op_column.empty()) updates["op_column"] = spec.updates.op_column;
@@ -88,7 +89,10 @@ json ToJson(const DatasetSpec& spec) {
   for (const QcCheck& check : spec.qc) qc.push_back(ToJson(check));
   json grants = json::array();
   for (const DeclaredGrant& grant : spec.grants) {
-    grants.push_back({{"principal", PrincipalRef(grant.principal)}, {"level", AccessLevelName(grant.level)}});
+    json g = {{"principal", PrincipalRef(grant.principal)}, {"level", AccessLevelName(grant.level)}};
+    if (!grant.justification.empty()) g["justification"] = grant.justification;
+    PutOptional(g, "until", grant.until);
+    grants.push_back(std::move(g));
   }
   json triggers = json::array();
   for (const Trigger& trigger : spec.triggers) triggers.push_back({{"pipeline", trigger.pipeline}});
@@ -126,6 +130,7 @@ Result<DatasetSpec> DatasetSpecFromJson(const json& in) {
     RETURN_IF_ERROR(policy.Get("allowed_purposes", spec.policy.allowed_purposes));
     RETURN_IF_ERROR(policy.Get("legal_basis", spec.policy.legal_basis));
     RETURN_IF_ERROR(policy.Get("max_grant_days", spec.policy.max_grant_days));
+    RETURN_IF_ERROR(policy.Get("two_person_approval", spec.policy.two_person_approval));
   }
   if (in.contains("updates")) {
     JsonReader updates(in.at("updates"));
@@ -172,6 +177,8 @@ Result<DatasetSpec> DatasetSpecFromJson(const json& in) {
       RETURN_IF_ERROR(grant.Get("principal", principal));
       RETURN_IF_ERROR(grant.Get("level", level));
       DeclaredGrant declared;
+      RETURN_IF_ERROR(grant.Get("justification", declared.justification));
+      RETURN_IF_ERROR(grant.Get("until", declared.until));
       ASSIGN_OR_RETURN(declared.principal, ParsePrincipalRef(principal));
       ASSIGN_OR_RETURN(declared.level, ParseAccessLevel(level));
       spec.grants.push_back(std::move(declared));
@@ -222,8 +229,35 @@ json ToJson(const GrantRecord& grant) {
 json ToJson(const AuditEvent& event) {
   json details = json::parse(event.details_json.empty() ? "{}" : event.details_json, nullptr, false);
   if (details.is_discarded()) details = event.details_json;
-  return {{"seq", event.seq}, {"at", event.at}, {"actor", event.actor}, {"action", event.action},
-          {"target", event.target}, {"details", details}};
+  json out = {{"seq", event.seq}, {"at", event.at}, {"actor", event.actor}, {"action", event.action},
+              {"target", event.target}, {"details", details}};
+  if (!event.decision.empty()) out["decision"] = event.decision;
+  if (!event.reason.empty()) out["reason"] = event.reason;
+  if (!event.request_id.empty()) out["request_id"] = event.request_id;
+  return out;
+}
+
+json ToJson(const AccessRequestRecord& request) {
+  json out = {{"id", request.id},
+              {"dataset", request.dataset},
+              {"grantee", PrincipalRef(request.grantee)},
+              {"level", AccessLevelName(request.level)},
+              {"justification", request.justification},
+              {"requested_by", request.requested_by},
+              {"requested_at", request.requested_at},
+              {"state", AccessRequestStateName(request.state)}};
+  PutOptional(out, "days", request.days);
+  if (!request.first_approved_by.empty()) {
+    out["first_approved_by"] = request.first_approved_by;
+    out["first_approved_at"] = request.first_approved_at;
+  }
+  if (!request.decided_by.empty()) {
+    out["decided_by"] = request.decided_by;
+    out["decided_at"] = request.decided_at;
+    out["decision_reason"] = request.decision_reason;
+  }
+  PutOptional(out, "grant_id", request.grant_id);
+  return out;
 }
 
 json ToJson(const InstanceConfig& config) {

@@ -19,6 +19,7 @@ nlohmann::json ToJson(const BucketRecord& bucket);
 nlohmann::json ToJson(const RoleRecord& role);
 nlohmann::json ToJson(const GrantRecord& grant);
 nlohmann::json ToJson(const AuditEvent& event);
+nlohmann::json ToJson(const AccessRequestRecord& request);
 nlohmann::json ToJson(const InstanceConfig& config);
 
 // An update with its metadata parsed (an object; empty when the stored text is not JSON).

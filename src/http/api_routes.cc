@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "access/authorizer.h"
+#include "access/grants.h"
 #include "catalog/catalog.h"
 #include "core/serialize.h"
 #include "deploy/inventory.h"
@@ -43,11 +45,34 @@ Status RequireAdmin(const Call& call) {
   return PermissionDenied(fmt::format("user '{}' is not an instance admin; this needs an admin", call.identity.user));
 }
 
-json DatasetJson(const DatasetSummary& summary) {
+// The caller's strongest level on the dataset ("none", "read", "write", "admin"), decided without
+// an audit record: it only shapes the view, it opens nothing.
+std::string_view AccessOf(const AccessScope& scope, const DatasetRecord& record, const std::string& now) {
+  if (Decide(scope, record, DatasetAction::kAdmin, now).allowed) return "admin";
+  if (Decide(scope, record, DatasetAction::kWrite, now).allowed) return "write";
+  if (Decide(scope, record, DatasetAction::kRead, now).allowed) return "read";
+  return "none";
+}
+
+// Whoever may read a dataset sees all of it; whoever may only see that it exists gets what they
+// need to ask for access — name, tier, region, description, owners, policy — and nothing about its
+// contents, grants, checks or updates (docs/security.md).
+json DatasetJson(const DatasetSummary& summary, std::string_view access) {
   json out = ToJson(summary.record);
-  out["updates_count"] = summary.updates;
+  if (access == "none") {
+    json limited;
+    for (const char* key : {"name", "tier", "region", "description", "owners", "policy", "created_at", "updated_at"}) {
+      if (out.contains(key)) limited[key] = out[key];
+    }
+    out = std::move(limited);
+  } else {
+    out["updates_count"] = summary.updates;
+  }
+  out["access"] = access;
   return out;
 }
+
+AccessContext Context(const Call& call, std::string action = "") { return {call.request_id, std::move(action)}; }
 
 // Jobs are visible to their creator and to admins; to anyone else they do not exist.
 Result<JobRecord> VisibleJob(ServerState& s, const Call& call, int64_t id) {
@@ -59,16 +84,60 @@ Result<JobRecord> VisibleJob(ServerState& s, const Call& call, int64_t id) {
   return job;
 }
 
-// The dataset, if the caller may act on it at `level`.
-Result<DatasetSummary> AuthorizedDataset(ServerState& s, const Call& call, AccessLevel level) {
+// The dataset, if the Authorizer lets the caller do `action` on it (the decision is audited).
+struct AuthorizedSummary {
+  DatasetSummary summary;
+  AccessScope scope;
+};
+Result<AuthorizedSummary> AuthorizedDataset(ServerState& s, const Call& call, DatasetAction action) {
   ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(s.services.catalog, call.path.at("name")));
   ASSIGN_OR_RETURN(AccessScope scope, s.services.authorizer.ScopeFor(call.identity));
-  // Sensitive datasets are need-to-know: to a caller who may not even read one it does not exist.
-  if (summary.record.spec.tier == Tier::kSensitive && !scope.Allows(summary.record, AccessLevel::kRead)) {
-    return NotFound(fmt::format("dataset '{}' does not exist", summary.record.spec.name));
+  RETURN_IF_ERROR(s.services.authorizer.Require(scope, summary.record, action, Context(call)));
+  return AuthorizedSummary{std::move(summary), std::move(scope)};
+}
+
+Result<AccessScope> ScopeOf(ServerState& s, const Call& call) { return s.services.authorizer.ScopeFor(call.identity); }
+
+Result<std::optional<Principal>> PrincipalQuery(const Call& call, const std::string& name) {
+  std::optional<std::string> text = call.Query(name);
+  if (!text) return std::optional<Principal>();
+  ASSIGN_OR_RETURN(Principal principal, ParsePrincipalRef(*text));
+  return std::optional<Principal>(principal);
+}
+
+// {"principal", "level", "justification", "days"} (principal only when `with_principal`).
+Result<NewGrant> ReadNewGrant(Call& call, ServerState& s, bool with_principal) {
+  ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s.config.max_body_bytes));
+  ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
+  NewGrant grant;
+  grant.dataset = call.path.at("name");
+  std::string principal, level;
+  if (with_principal) RETURN_IF_ERROR(fields.String("principal", principal, /*required=*/true));
+  RETURN_IF_ERROR(fields.String("level", level, /*required=*/true));
+  RETURN_IF_ERROR(fields.String("justification", grant.justification));
+  RETURN_IF_ERROR(fields.OptionalInt("days", grant.days));
+  RETURN_IF_ERROR(fields.Finish());
+  if (with_principal) {
+    ASSIGN_OR_RETURN(grant.grantee, ParsePrincipalRef(principal));
   }
-  RETURN_IF_ERROR(scope.Check(summary.record, level));
-  return summary;
+  ASSIGN_OR_RETURN(grant.level, ParseAccessLevel(level));
+  return grant;
+}
+
+// An optional JSON body {"reason": "..."}; an empty body is no reason.
+Result<std::string> ReadReason(Call& call, ServerState& s, bool required) {
+  bool has_body = (call.request.has_header("Content-Length") && call.request.get_header_value("Content-Length") != "0") ||
+                  call.request.get_header_value("Transfer-Encoding") == "chunked";
+  std::string reason;
+  if (has_body) {
+    ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s.config.max_body_bytes));
+    ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
+    RETURN_IF_ERROR(fields.String("reason", reason, required));
+    RETURN_IF_ERROR(fields.Finish());
+  } else if (required) {
+    return InvalidArgument("the request needs a JSON body with a \"reason\"");
+  }
+  return reason;
 }
 
 std::string Metrics(ServerState& s) {
@@ -127,9 +196,17 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     call.response.set_content(std::string(OpenApiDocument()), "application/json");
     return Status::Ok();
   });
-  add("GET", "/v1/whoami", true, [](Call& call) {
+  add("GET", "/v1/whoami", true, [s](Call& call) {
     const Identity& id = call.identity;
-    call.Reply(200, {{"user", id.user}, {"admin", id.admin}, {"groups", id.groups},
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(std::vector<EffectiveRole> roles, s->services.grants.EffectiveRoles(scope));
+    json roles_json = json::array();
+    for (const EffectiveRole& role : roles) {
+      json r = {{"role", role.role}, {"via", role.via}};
+      if (role.expires_at) r["expires_at"] = *role.expires_at;
+      roles_json.push_back(std::move(r));
+    }
+    call.Reply(200, {{"user", id.user}, {"admin", id.admin}, {"groups", id.groups}, {"roles", roles_json},
                      {"token", {{"id", id.token_id},
                                 {"expires_at", id.token_expires_at ? json(*id.token_expires_at) : json(nullptr)}}}});
     return Status::Ok();
@@ -146,34 +223,47 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     query.search = call.Query("q").value_or("");
     query.after_name = call.Query("page_token").value_or("");
     ASSIGN_OR_RETURN(query.limit, Limit(call));
-    ASSIGN_OR_RETURN(AccessScope scope, s->services.authorizer.ScopeFor(call.identity));
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    std::string now = s->services.authorizer.Now();
     ASSIGN_OR_RETURN(DatasetPage page,
                      ListDatasetsPage(s->services.catalog, query, [&](const DatasetRecord& record) {
-                       return scope.Allows(record, AccessLevel::kRead);
+                       return Decide(scope, record, DatasetAction::kMetadata, now).allowed;
                      }));
     json out = {{"datasets", json::array()}};
-    for (const DatasetSummary& summary : page.datasets) out["datasets"].push_back(DatasetJson(summary));
+    for (const DatasetSummary& summary : page.datasets) {
+      out["datasets"].push_back(DatasetJson(summary, AccessOf(scope, summary.record, now)));
+    }
     out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
+    // One record for the listing, not one per dataset: it shows what exists, never data.
+    AuditEvent event;
+    event.actor = call.identity.Ref();
+    event.action = "dataset.list";
+    event.target = "datasets";
+    event.decision = "allow";
+    event.reason = fmt::format("{} dataset(s) listed; sensitive datasets without a role on them left out",
+                               page.datasets.size());
+    event.request_id = call.request_id;
+    s->services.authorizer.Record(std::move(event));
     call.Reply(200, out);
     return Status::Ok();
   });
   add("GET", "/v1/datasets/{name}", true, [s](Call& call) {
-    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
-    call.Reply(200, DatasetJson(summary));
+    ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kMetadata));
+    call.Reply(200, DatasetJson(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now())));
     return Status::Ok();
   });
   add("GET", "/v1/datasets/{name}/updates", true, [s](Call& call) {
-    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
-    ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates, ListDatasetUpdates(s->services.catalog, summary.record.spec.name));
+    ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kRead));
+    ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates, ListDatasetUpdates(s->services.catalog, a.summary.record.spec.name));
     json out = {{"updates", json::array()}};
     for (const UpdateRecord& update : updates) out["updates"].push_back(ToJson(update));
     call.Reply(200, out);
     return Status::Ok();
   });
   add("GET", "/v1/datasets/{name}/updates/{n}", true, [s](Call& call) {
-    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kRead));
+    ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kRead));
     ASSIGN_OR_RETURN(int64_t number, PathNumber(call, "n", "the update number"));
-    ASSIGN_OR_RETURN(UpdateDetails details, DescribeUpdate(s->services.catalog, summary.record.spec.name, number));
+    ASSIGN_OR_RETURN(UpdateDetails details, DescribeUpdate(s->services.catalog, a.summary.record.spec.name, number));
     json out = ToJson(details.update);
     out["files"] = json::array();
     for (const UpdateFile& file : details.files) out["files"].push_back(ToJson(file));
@@ -182,10 +272,10 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
   add("POST", "/v1/datasets/{name}/ingest", true, [s](Call& call) {
     ASSIGN_OR_RETURN(json body, ReadJsonBody(call, s->config.max_body_bytes));
-    ASSIGN_OR_RETURN(DatasetSummary summary, AuthorizedDataset(*s, call, AccessLevel::kWrite));
+    ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kWrite));
     ASSIGN_OR_RETURN(BodyFields fields, BodyFields::Of(body));
     IngestJobSpec spec;
-    spec.dataset = summary.record.spec.name;
+    spec.dataset = a.summary.record.spec.name;
     RETURN_IF_ERROR(fields.StringList("sources", spec.sources, /*required=*/true));
     std::optional<std::string> kind;
     RETURN_IF_ERROR(fields.OptionalString("kind", kind));
@@ -394,11 +484,103 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     return Status::Ok();
   });
 
+  // ---- Grants and access requests.
+  add("GET", "/v1/datasets/{name}/grants", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    bool include_revoked = call.Query("include_revoked").value_or("false") == "true";
+    ASSIGN_OR_RETURN(std::vector<GrantRecord> grants,
+                     s->services.grants.ListDatasetGrants(scope, call.path.at("name"), include_revoked, Context(call)));
+    json out = {{"grants", json::array()}};
+    for (const GrantRecord& grant : grants) out["grants"].push_back(ToJson(grant));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/datasets/{name}/grants", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(NewGrant grant, ReadNewGrant(call, *s, /*with_principal=*/true));
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(GrantOutcome outcome, s->services.grants.AddGrant(scope, grant, Context(call)));
+    if (outcome.pending) {
+      call.response.set_header("Location", fmt::format("/v1/access-requests/{}", outcome.pending->id));
+      call.Reply(202, {{"pending", ToJson(*outcome.pending)},
+                       {"message", "dataset policy asks for two-person approval: another admin of the dataset must "
+                                   "approve this access request"}});
+    } else {
+      call.Reply(201, ToJson(*outcome.grant));
+    }
+    return Status::Ok();
+  });
+  add("GET", "/v1/grants", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(std::optional<Principal> principal, PrincipalQuery(call, "principal"));
+    ASSIGN_OR_RETURN(std::vector<GrantRecord> grants, s->services.grants.ListPrincipalGrants(scope, principal));
+    json out = {{"grants", json::array()}};
+    for (const GrantRecord& grant : grants) out["grants"].push_back(ToJson(grant));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/grants/{id}/revoke", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the grant id"));
+    ASSIGN_OR_RETURN(std::string reason, ReadReason(call, *s, /*required=*/false));
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(GrantRecord revoked, s->services.grants.RevokeGrant(scope, id, reason, Context(call)));
+    call.Reply(200, ToJson(revoked));
+    return Status::Ok();
+  });
+  add("POST", "/v1/datasets/{name}/access-requests", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(NewGrant request, ReadNewGrant(call, *s, /*with_principal=*/false));
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(AccessRequestRecord record, s->services.grants.RequestAccess(scope, request, Context(call)));
+    call.response.set_header("Location", fmt::format("/v1/access-requests/{}", record.id));
+    call.Reply(201, ToJson(record));
+    return Status::Ok();
+  });
+  add("GET", "/v1/access-requests", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    AccessRequestFilter filter;
+    if (auto state = call.Query("state")) {
+      ASSIGN_OR_RETURN(filter.state, ParseAccessRequestState(*state));
+    }
+    if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
+    ASSIGN_OR_RETURN(filter.limit, Limit(call));
+    ASSIGN_OR_RETURN(std::vector<AccessRequestRecord> requests, s->services.grants.ListRequests(scope, filter));
+    json out = {{"requests", json::array()}};
+    for (const AccessRequestRecord& r : requests) out["requests"].push_back(ToJson(r));
+    call.Reply(200, out);
+    return Status::Ok();
+  });
+  add("POST", "/v1/access-requests/{id}/approve", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the access request id"));
+    ASSIGN_OR_RETURN(std::string unused, ReadReason(call, *s, /*required=*/false));
+    (void)unused;
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(AccessRequestRecord record, s->services.grants.Approve(scope, id, Context(call)));
+    call.Reply(200, ToJson(record));
+    return Status::Ok();
+  });
+  add("POST", "/v1/access-requests/{id}/deny", true, [s](Call& call) {
+    ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the access request id"));
+    ASSIGN_OR_RETURN(std::string reason, ReadReason(call, *s, /*required=*/true));
+    ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+    ASSIGN_OR_RETURN(AccessRequestRecord record, s->services.grants.Deny(scope, id, reason, Context(call)));
+    call.Reply(200, ToJson(record));
+    return Status::Ok();
+  });
+
   // ---- Audit.
   add("GET", "/v1/audit", true, [s](Call& call) {
-    RETURN_IF_ERROR(RequireAdmin(call));
     AuditQuery query;
     if (auto target = call.Query("target")) query.target = *target;
+    if (auto actor = call.Query("principal")) query.actor = *actor;
+    if (auto dataset = call.Query("dataset")) query.dataset = *dataset;
+    if (auto action = call.Query("action")) query.action = *action;
+    if (auto since = call.Query("since")) query.since = *since;
+    if (auto until = call.Query("until")) query.until = *until;
+    if (auto decision = call.Query("decision")) {
+      if (*decision != "allow" && *decision != "deny") {
+        return InvalidArgument(fmt::format("decision must be allow or deny, got '{}'", decision->substr(0, 40)));
+      }
+      query.decision = *decision;
+    }
     if (auto after = call.Query("after")) {
       ASSIGN_OR_RETURN(query.after_seq, ParseWhole("after", *after, 0, std::numeric_limits<int64_t>::max()));
     }
@@ -406,7 +588,30 @@ std::vector<Route> MakeRoutes(ServerState* state) {
       ASSIGN_OR_RETURN(query.after_seq, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
     }
     ASSIGN_OR_RETURN(query.limit, Limit(call));
+    std::string format = call.Query("format").value_or("json");
+    if (format != "json" && format != "jsonl") {
+      return InvalidArgument(fmt::format("format must be json or jsonl, got '{}'", format.substr(0, 40)));
+    }
+    // Instance admins read the whole log; a dataset's admins read what concerns their dataset.
+    if (!call.identity.admin) {
+      if (!query.dataset) {
+        return PermissionDenied(fmt::format("user '{}' is not an instance admin: ask for one dataset you administer "
+                                            "with ?dataset=NAME",
+                                            call.identity.user));
+      }
+      ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(s->services.catalog, *query.dataset));
+      ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
+      RETURN_IF_ERROR(
+          s->services.authorizer.Require(scope, summary.record, DatasetAction::kAdmin, Context(call, "audit.read")));
+    }
     ASSIGN_OR_RETURN(std::vector<AuditEvent> events, ListAuditEvents(s->services.catalog, query));
+    if (format == "jsonl") {
+      std::string lines;
+      for (const AuditEvent& event : events) lines += ToJson(event).dump() + "\n";
+      call.response.status = 200;
+      call.response.set_content(lines, "application/x-ndjson");
+      return Status::Ok();
+    }
     json out = {{"events", json::array()}};
     for (const AuditEvent& event : events) out["events"].push_back(ToJson(event));
     out["next_page_token"] = static_cast<int64_t>(events.size()) == query.limit && !events.empty()

@@ -17,6 +17,7 @@ namespace edl {
 
 class Authorizer;
 class Catalog;
+class GrantService;
 class Clock;
 class JobService;
 class UploadStore;
@@ -28,6 +29,7 @@ struct ApiServices {
   Catalog& catalog;
   UserDirectory& users;
   Authorizer& authorizer;
+  GrantService& grants;
   JobService& jobs;
   UploadStore& uploads;
   const Clock& clock;

@@ -11,6 +11,7 @@ namespace {
 
 using edl::testing::FixedClock;
 using edl::testing::RawExec;
+using edl::testing::RawExecError;
 using edl::testing::RawQuery;
 using edl::testing::ReadValue;
 using edl::testing::TempDir;
@@ -167,8 +168,48 @@ TEST_F(SqliteCatalogAudit, VerifiesAnIntactLog) {
   EXPECT_OK(Verify());
 }
 
+// The catalog refuses edits and deletions itself; someone with the file can drop those triggers,
+// which is what the tampering tests below do first. The hash chain catches them anyway.
+void DropAppendOnlyTriggers(const std::string& file) {
+  RawExec(file, "DROP TRIGGER audit_no_update");
+  RawExec(file, "DROP TRIGGER audit_no_delete");
+}
+
+TEST_F(SqliteCatalogAudit, TheCatalogRefusesToEditOrDeleteEvents) {
+  AppendSeveral();
+  std::string error = RawExecError(file_, "UPDATE audit SET actor = 'user:mallory' WHERE seq = 2");
+  EXPECT_THAT(error, HasSubstr("the audit log is append-only"));
+  error = RawExecError(file_, "DELETE FROM audit WHERE seq = 2");
+  EXPECT_THAT(error, HasSubstr("the audit log is append-only"));
+  EXPECT_OK(Verify());
+}
+
+TEST_F(SqliteCatalogAudit, DecisionFieldsAreCoveredByTheChain) {
+  AuditEvent decision;
+  decision.actor = "user:bob";
+  decision.action = "access.read";
+  decision.target = "dataset:orders";
+  decision.decision = "deny";
+  decision.reason = "no grant";
+  decision.request_id = "req-1";
+  ASSERT_OK(catalog_->Write([&](CatalogTransaction& txn) { return txn.AppendAudit(decision).status(); }));
+  auto events = ReadValue(*catalog_, [](CatalogTransaction& txn) { return txn.ListAudit({}); });
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].decision, "deny");
+  EXPECT_EQ((*events)[0].reason, "no grant");
+  EXPECT_EQ((*events)[0].request_id, "req-1");
+  EXPECT_OK(Verify());
+  DropAppendOnlyTriggers(file_);
+  RawExec(file_, "UPDATE audit SET decision = 'allow' WHERE seq = 1");
+  Status status = Verify();
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("audit log broken at seq 1"));
+}
+
 TEST_F(SqliteCatalogAudit, VerifyFindsEditedDetails) {
   AppendSeveral();
+  DropAppendOnlyTriggers(file_);
   RawExec(file_, R"(UPDATE audit SET details_json = '{"role":"orders:admin","principal":"user:bob"}' WHERE seq = 2)");
   Status status = Verify();
   EXPECT_EQ(status.code(), StatusCode::kInternal);
@@ -183,6 +224,7 @@ TEST_F(SqliteCatalogAudit, VerifyFindsARecomputedHash) {
   AuditEvent forged = (*events)[1];
   forged.actor = "user:mallory";
   std::string prev = RawQuery(file_, "SELECT hash FROM audit WHERE seq = 1");
+  DropAppendOnlyTriggers(file_);
   RawExec(file_, "UPDATE audit SET actor = 'user:mallory', hash = '" + *AuditHash(prev, forged) + "' WHERE seq = 2");
   Status status = Verify();
   EXPECT_EQ(status.code(), StatusCode::kInternal);
@@ -191,6 +233,7 @@ TEST_F(SqliteCatalogAudit, VerifyFindsARecomputedHash) {
 
 TEST_F(SqliteCatalogAudit, VerifyFindsADeletedEvent) {
   AppendSeveral();
+  DropAppendOnlyTriggers(file_);
   RawExec(file_, "DELETE FROM audit WHERE seq = 2");
   Status status = Verify();
   EXPECT_EQ(status.code(), StatusCode::kInternal);

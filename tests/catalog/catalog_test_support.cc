@@ -95,6 +95,15 @@ void RawExec(const std::filesystem::path& file, const std::string& sql) {
   sqlite3_free(error);
 }
 
+std::string RawExecError(const std::filesystem::path& file, const std::string& sql) {
+  RawDb raw(file);
+  char* error = nullptr;
+  int rc = sqlite3_exec(raw.db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = rc == SQLITE_OK ? std::string() : (error != nullptr ? error : "error without a message");
+  sqlite3_free(error);
+  return message;
+}
+
 std::string RawQuery(const std::filesystem::path& file, const std::string& sql) {
   RawDb raw(file);
   sqlite3_stmt* stmt = nullptr;

@@ -61,6 +61,8 @@ auto WriteValue(Catalog& catalog, Fn fn) -> decltype(fn(std::declval<CatalogTran
 
 // Runs SQL on `file` through a plain sqlite3 connection; fails the test on error.
 void RawExec(const std::filesystem::path& file, const std::string& sql);
+// Runs `sql` expecting it to fail; returns SQLite's message (empty when it succeeded).
+std::string RawExecError(const std::filesystem::path& file, const std::string& sql);
 // The first column of the first row as text; "" for NULL or no row; fails the test on error.
 std::string RawQuery(const std::filesystem::path& file, const std::string& sql);
 // Names of the files in `folder`, sorted.

@@ -1,0 +1,313 @@
+#include "access/authorizer.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "access/audit_writer.h"
+#include "catalog/catalog.h"
+#include "core/clock.h"
+
+namespace edl {
+namespace {
+
+constexpr int64_t kDefaultMaxGrantDays = 90;
+constexpr size_t kMaxCachedScopes = 10000;
+
+int Rank(AccessLevel level) {
+  switch (level) {
+    case AccessLevel::kRead: return 1;
+    case AccessLevel::kWrite: return 2;
+    case AccessLevel::kAdmin: return 3;
+  }
+  return 0;
+}
+
+// The level an action needs; kMetadata needs none of the roles (see Decide).
+AccessLevel NeededLevel(DatasetAction action) {
+  switch (action) {
+    case DatasetAction::kWrite: return AccessLevel::kWrite;
+    case DatasetAction::kAdmin: return AccessLevel::kAdmin;
+    default: return AccessLevel::kRead;
+  }
+}
+
+std::string Describe(const HeldGrant& grant) {
+  std::string text = fmt::format("grant {} to {} ({}", grant.id, PrincipalRef(grant.principal), grant.role);
+  if (grant.expires_at) text += ", until " + *grant.expires_at;
+  return text + ")";
+}
+
+bool IsOwner(const DatasetRecord& dataset, std::string_view user) {
+  const std::vector<std::string>& owners = dataset.spec.owners;
+  return std::find(owners.begin(), owners.end(), user) != owners.end();
+}
+
+}  // namespace
+
+std::string_view DatasetActionName(DatasetAction action) {
+  switch (action) {
+    case DatasetAction::kMetadata: return "metadata";
+    case DatasetAction::kRead: return "read";
+    case DatasetAction::kWrite: return "write";
+    case DatasetAction::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+Status Decision::ToStatus(const DatasetRecord& dataset, std::string_view user, DatasetAction action) const {
+  if (allowed) return Status::Ok();
+  if (hidden) return NotFound(fmt::format("dataset '{}' does not exist", dataset.spec.name));
+  std::string_view verb = action == DatasetAction::kRead    ? "read"
+                          : action == DatasetAction::kWrite ? "write to"
+                          : action == DatasetAction::kAdmin ? "administer"
+                                                            : "see";
+  std::string message = fmt::format("user '{}' may not {} dataset '{}' ({} tier)", user, verb, dataset.spec.name,
+                                    TierName(dataset.spec.tier));
+  if (action != DatasetAction::kMetadata) {
+    message += fmt::format(": it needs the role {}", DatasetRoleName(dataset.spec.name, NeededLevel(action)));
+  }
+  return PermissionDenied(message + fmt::format(" ({}); ask one of its owners, or run: edl-api access request {} --level {} "
+                                                "--justification \"...\"",
+                                                reason, dataset.spec.name, AccessLevelName(NeededLevel(action))));
+}
+
+// The rules (docs/security.md). Every path ends in an explicit allow or deny with a reason.
+Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now) {
+  const DatasetSpec& spec = dataset.spec;
+  const Tier tier = spec.tier;
+  const bool sensitive = tier == Tier::kSensitive;
+
+  // The strongest role the identity holds on this dataset, and where it comes from.
+  int best = 0;
+  std::string best_via;
+  std::vector<std::string> not_counted;  // grants that exist but do not count, for the reason
+  auto consider = [&](int rank, std::string via) {
+    if (rank > best) {
+      best = rank;
+      best_via = std::move(via);
+    }
+  };
+  if (IsOwner(dataset, scope.user())) consider(Rank(AccessLevel::kAdmin), "owner of the dataset");
+  for (const HeldGrant& grant : scope.grants()) {
+    if (grant.dataset != spec.name) continue;
+    if (grant.expires_at && *grant.expires_at <= now) {
+      not_counted.push_back(fmt::format("grant {} expired at {}", grant.id, *grant.expires_at));
+      continue;
+    }
+    if (sensitive && grant.principal.kind != PrincipalKind::kUser) {
+      not_counted.push_back(fmt::format("grant {} is to {}; on sensitive datasets only grants to individual users count",
+                                        grant.id, PrincipalRef(grant.principal)));
+      continue;
+    }
+    if (sensitive && !grant.expires_at) {
+      not_counted.push_back(
+          fmt::format("grant {} has no expiry; on sensitive datasets only grants with an expiry count", grant.id));
+      continue;
+    }
+    consider(Rank(grant.level), Describe(grant));
+  }
+  // The instance role internal-read: read on internal datasets.
+  std::string internal_read_via;
+  if (tier == Tier::kInternal) {
+    for (const HeldGrant& grant : scope.grants()) {
+      if (grant.role != kInternalReadRole) continue;
+      if (grant.expires_at && *grant.expires_at <= now) continue;
+      internal_read_via = "the default role " + Describe(grant);
+      break;
+    }
+  }
+  auto deny_reason = [&](std::string base) {
+    for (const std::string& note : not_counted) base += "; " + note;
+    return base;
+  };
+
+  Decision d;
+  if (action == DatasetAction::kMetadata) {
+    if (tier != Tier::kSensitive) {
+      d.allowed = true;
+      d.reason = fmt::format("{} datasets are listed for every user", TierName(tier));
+    } else if (scope.admin()) {
+      d.allowed = true;
+      d.reason = "instance admin";
+    } else if (best > 0) {
+      d.allowed = true;
+      d.reason = best_via;
+    } else {
+      d.hidden = true;
+      d.reason = deny_reason(fmt::format("sensitive dataset, and {} holds no role on it", scope.user()));
+    }
+    return d;
+  }
+
+  const int needed = Rank(NeededLevel(action));
+  const std::string role = DatasetRoleName(spec.name, NeededLevel(action));
+  if (best >= needed) {
+    d.allowed = true;
+    d.reason = best_via;
+    return d;
+  }
+  if (action == DatasetAction::kRead && !internal_read_via.empty()) {
+    d.allowed = true;
+    d.reason = internal_read_via;
+    return d;
+  }
+  if (scope.admin()) {
+    // Instance admins administer every dataset and read and write internal and restricted ones;
+    // sensitive data is need-to-know even for them (they can grant it to themselves only through
+    // another admin, see CheckGrantRules).
+    if (action == DatasetAction::kAdmin || !sensitive) {
+      d.allowed = true;
+      d.reason = "instance admin";
+      return d;
+    }
+    d.reason = deny_reason(fmt::format(
+        "instance admins need a grant of {} to themselves to {} sensitive data", role,
+        action == DatasetAction::kRead ? "read" : "write"));
+    return d;
+  }
+  d.hidden = sensitive && best == 0;
+  std::string base = fmt::format("{} holds no active grant of {} or higher, directly or through a group", scope.user(),
+                                 role);
+  if (action == DatasetAction::kRead && tier == Tier::kInternal) {
+    base += ", and is not in a group holding the default role internal-read";
+  }
+  d.reason = deny_reason(std::move(base));
+  return d;
+}
+
+std::optional<int64_t> MaxGrantDays(const DatasetRecord& dataset) {
+  if (dataset.spec.tier != Tier::kSensitive) return std::nullopt;
+  return dataset.spec.policy.max_grant_days.value_or(kDefaultMaxGrantDays);
+}
+
+Status CheckGrantRules(const DatasetRecord& dataset, const GrantProposal& proposal,
+                       std::chrono::system_clock::time_point now_time) {
+  const std::string now = FormatTimestamp(now_time);
+  const DatasetSpec& spec = dataset.spec;
+  const std::string role = DatasetRoleName(spec.name, proposal.level);
+  const std::string grantee = PrincipalRef(proposal.grantee);
+  if (spec.tier == Tier::kSensitive && proposal.grantee.kind == PrincipalKind::kUser &&
+      "user:" + proposal.grantee.name == proposal.grantor) {
+    return InvalidArgument(fmt::format("{} cannot grant {} to themselves: on sensitive datasets another admin must",
+                                       grantee, role));
+  }
+  if (proposal.expires_at && *proposal.expires_at <= now) {
+    return InvalidArgument(fmt::format("the grant of {} to {} would expire at {}, which is not in the future", role,
+                                       grantee, *proposal.expires_at));
+  }
+  if (spec.tier != Tier::kSensitive) return Status::Ok();
+  if (proposal.grantee.kind != PrincipalKind::kUser) {
+    return InvalidArgument(fmt::format("dataset '{}' is sensitive: {} can be granted to individual users only, not to {}",
+                                       spec.name, role, grantee));
+  }
+  if (proposal.justification.empty()) {
+    return InvalidArgument(fmt::format("dataset '{}' is sensitive: the grant of {} to {} needs a justification",
+                                       spec.name, role, grantee));
+  }
+  int64_t max_days = *MaxGrantDays(dataset);
+  if (!proposal.expires_at) {
+    return InvalidArgument(fmt::format("dataset '{}' is sensitive: the grant of {} to {} needs an expiry of at most {} "
+                                       "days (policy.max_grant_days)",
+                                       spec.name, role, grantee, max_days));
+  }
+  if (*proposal.expires_at > FormatTimestamp(now_time + std::chrono::hours(24 * max_days))) {
+    return InvalidArgument(fmt::format("dataset '{}' is sensitive: the grant of {} to {} would run until {}, longer than "
+                                       "the {} days its policy allows (policy.max_grant_days)",
+                                       spec.name, role, grantee, *proposal.expires_at, max_days));
+  }
+  return Status::Ok();
+}
+
+Status CheckFlow(const std::vector<DatasetRecord>& inputs, const DatasetRecord& output) {
+  for (const DatasetRecord& input : inputs) {
+    if (static_cast<int>(input.spec.tier) > static_cast<int>(output.spec.tier)) {
+      return PermissionDenied(fmt::format(
+          "data from dataset '{}' ({} tier) may not be written to dataset '{}' ({} tier): data never flows to a "
+          "lower tier",
+          input.spec.name, TierName(input.spec.tier), output.spec.name, TierName(output.spec.tier)));
+    }
+  }
+  return Status::Ok();
+}
+
+Authorizer::Authorizer(Catalog& catalog, const Clock& clock, AuditSink* sink)
+    : catalog_(catalog), clock_(clock), sink_(sink) {}
+
+Authorizer::~Authorizer() = default;
+
+std::string Authorizer::Now() const { return FormatTimestamp(clock_.Now()); }
+
+Result<AccessScope> Authorizer::ScopeFor(const Identity& identity) {
+  AccessScope scope;
+  RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t epoch, tx.AccessEpoch());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(identity.user);
+      if (it != cache_.end() && it->second.epoch_ == epoch && it->second.admin_ == identity.admin &&
+          it->second.groups_ == identity.groups) {
+        scope = it->second;
+        return Status::Ok();
+      }
+    }
+    scope = AccessScope();
+    scope.user_ = identity.user;
+    scope.admin_ = identity.admin;
+    scope.groups_ = identity.groups;
+    scope.epoch_ = epoch;
+    std::vector<Principal> principals = {{PrincipalKind::kUser, identity.user}};
+    for (const std::string& group : identity.groups) principals.push_back({PrincipalKind::kGroup, group});
+    for (const Principal& principal : principals) {
+      GrantFilter filter;
+      filter.principal = principal;
+      ASSIGN_OR_RETURN(std::vector<GrantRecord> grants, tx.ListGrants(filter));  // not revoked
+      for (const GrantRecord& grant : grants) {
+        HeldGrant held;
+        held.id = grant.id;
+        held.principal = grant.principal;
+        held.role = grant.role;
+        held.expires_at = grant.expires_at;
+        if (grant.role != kInternalReadRole) {
+          size_t colon = grant.role.rfind(':');
+          if (colon == std::string::npos) continue;
+          Result<AccessLevel> level = ParseAccessLevel(grant.role.substr(colon + 1));
+          if (!level.ok()) continue;
+          held.dataset = grant.role.substr(0, colon);
+          held.level = *level;
+        }
+        scope.grants_.push_back(std::move(held));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache_.size() >= kMaxCachedScopes) cache_.clear();
+    cache_[identity.user] = scope;
+    return Status::Ok();
+  }));
+  return scope;
+}
+
+Decision Authorizer::Authorize(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action,
+                               const AccessContext& context) {
+  Decision decision = Decide(scope, dataset, action, Now());
+  AuditEvent event;
+  event.actor = "user:" + scope.user();
+  event.action = context.action.empty() ? fmt::format("access.{}", DatasetActionName(action)) : context.action;
+  event.target = "dataset:" + dataset.spec.name;
+  event.decision = decision.allowed ? "allow" : "deny";
+  event.reason = decision.reason;
+  event.request_id = context.request_id;
+  Record(std::move(event));
+  return decision;
+}
+
+Status Authorizer::Require(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action,
+                           const AccessContext& context) {
+  return Authorize(scope, dataset, action, context).ToStatus(dataset, scope.user(), action);
+}
+
+void Authorizer::Record(AuditEvent event) {
+  if (sink_ != nullptr) sink_->Record(std::move(event));
+}
+
+}  // namespace edl
