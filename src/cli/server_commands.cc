@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/serialize.h"
+#include "deploy/inventory.h"
 #include "http/api_server.h"
 #include "ingest/ingest.h"
 #include "ingest/uploads.h"
@@ -89,8 +90,25 @@ Result<ServerParts> BuildServerParts(const InstanceConfig& config, const Clock& 
   parts.grants = std::make_unique<GrantService>(catalog, clock, *parts.authorizer);
   parts.jobs = std::make_unique<JobService>(catalog, *parts.uploads, clock, config.jobs);
   if (with_workers && config.jobs.workers > 0) {
+    WorkerSettings settings = WorkerSettingsFor(config);
+    // Jobs run with their creator's rights as they stand when the job starts, not as they stood
+    // when it was queued.
+    settings.authorize = [users = parts.users.get(), authorizer = parts.authorizer.get(), &catalog](
+                             const JobRecord& job, const std::string& dataset) -> Status {
+      if (job.created_by.rfind("user:", 0) != 0) return Status::Ok();  // queued by an operator on the host
+      ASSIGN_OR_RETURN(UserRecord user, users->GetUser(job.created_by.substr(5)));
+      if (user.disabled) return PermissionDenied(fmt::format("user '{}' is disabled", user.name));
+      Identity identity;
+      identity.user = user.name;
+      identity.admin = user.admin;
+      identity.groups = user.groups;
+      ASSIGN_OR_RETURN(AccessScope scope, authorizer->ScopeFor(identity));
+      ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(catalog, dataset));
+      return authorizer->Require(scope, summary.record, DatasetAction::kWrite,
+                                 {fmt::format("job:{}", job.id), "ingest.run"});
+    };
     parts.workers = std::make_unique<WorkerPool>(config, catalog, *parts.lake->store, *parts.uploads, clock, ingest,
-                                                 WorkerSettingsFor(config));
+                                                 std::move(settings));
     RETURN_IF_ERROR(parts.workers->Start());
   }
   return parts;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "access/authorizer.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/hash.h"
@@ -209,6 +210,42 @@ Status Audit(CatalogTransaction& tx, const std::string& actor, std::string actio
   return tx.AppendAudit(event).status();
 }
 
+// Information flow (docs/security.md): a local source inside this lake's storage root is data of
+// the bucket it lies in, and may not go into a dataset of a lower tier (that would launder, say,
+// sensitive files into an internal dataset). Anything else under the root (work and upload
+// folders, unknown folders) is refused outright: its tier is unknown.
+Status CheckLocalSourceFlow(const std::string& path, const DatasetRecord& output, const fs::path& storage_root,
+                            const std::vector<BucketRecord>& buckets) {
+  // A glob's folder part decides where it reads.
+  std::string folder = path.substr(0, path.find_first_of("*?["));
+  std::error_code ec;
+  fs::path source = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+  fs::path root = fs::weakly_canonical(fs::absolute(storage_root, ec), ec);
+  fs::path relative = source.lexically_relative(root);
+  if (relative.empty() || *relative.begin() == "..") return Status::Ok();  // outside the lake
+  std::string bucket_name = relative.begin()->string();
+  if (bucket_name == ".") {
+    return PermissionDenied(fmt::format("source '{}' is the lake's storage root; name a dataset's files instead", path));
+  }
+  auto bucket = std::find_if(buckets.begin(), buckets.end(),
+                             [&](const BucketRecord& b) { return b.name == bucket_name; });
+  if (bucket == buckets.end()) {
+    return PermissionDenied(fmt::format(
+        "source '{}' lies in the lake's storage but in no bucket, so its tier is unknown; it cannot be ingested",
+        path));
+  }
+  DatasetRecord input;
+  auto part = std::next(relative.begin());
+  input.spec.name = part != relative.end() ? part->string() : bucket_name;
+  input.spec.tier = bucket->tier;
+  Status flow = CheckFlow({input}, output);
+  if (!flow.ok()) {
+    return PermissionDenied(fmt::format("source '{}' is in bucket {} ({} tier): {}", path, bucket_name,
+                                        TierName(bucket->tier), flow.message()));
+  }
+  return Status::Ok();
+}
+
 // Everything one ingest gathers on its way; becomes the update's metadata.
 struct Run {
   DatasetRecord dataset;
@@ -349,6 +386,33 @@ Result<IngestOutcome> Ingestor::Ingest(const IngestRequest& request, ProgressRep
                     spec.name));
   }
   if (request.sources.empty()) return InvalidArgument("no source given: name at least one file, folder, URL or drop:");
+  {
+    std::vector<BucketRecord> buckets;
+    RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
+      ASSIGN_OR_RETURN(buckets, tx.ListBuckets());
+      return Status::Ok();
+    }));
+    for (const std::string& uri : request.sources) {
+      if (uri == kDropSource || uri.rfind(kUploadScheme, 0) == 0) continue;
+      std::optional<std::string> path = LocalSourcePath(uri);
+      if (!path) continue;
+      Status flow = CheckLocalSourceFlow(*path, run.dataset, config_.storage.root, buckets);
+      if (!flow.ok()) {
+        // The refusal is an access decision: audit it (its own transaction; nothing else changed).
+        (void)catalog_.Write([&](CatalogTransaction& tx) -> Status {
+          AuditEvent event;
+          event.actor = request.actor;
+          event.action = "ingest.flow";
+          event.target = "dataset:" + spec.name;
+          event.details_json = Dump(json{{"source", RedactUri(uri)}});
+          event.decision = "deny";
+          event.reason = flow.message();
+          return tx.AppendAudit(event).status();
+        });
+        return flow;
+      }
+    }
+  }
   std::vector<std::unique_ptr<Source>> sources;
   for (const std::string& uri : request.sources) {
     if (uri == kDropSource) {

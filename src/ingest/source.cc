@@ -59,6 +59,19 @@ Result<std::unique_ptr<Source>> OpenSource(std::string_view uri) {
                          "' (supported: local paths, file://, http://, https://)");
 }
 
+std::optional<std::string> LocalSourcePath(std::string_view uri) {
+  if (uri.empty()) return std::nullopt;
+  std::string_view scheme = SchemeOf(uri);
+  if (scheme.empty()) return std::string(uri);
+  if (Lower(scheme) != "file") return std::nullopt;
+  std::string_view rest = uri.substr(scheme.size() + 3);
+  if (rest.rfind("localhost/", 0) == 0) rest.remove_prefix(std::string_view("localhost").size());
+  if (rest.empty() || rest[0] != '/') return std::nullopt;
+  size_t cut = rest.find_first_of("?#");
+  if (cut != std::string_view::npos) rest = rest.substr(0, cut);
+  return ingest_internal::PercentDecode(rest);
+}
+
 namespace ingest_internal {
 
 

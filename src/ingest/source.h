@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,10 @@ class Source {
 // Opens a source from what a user typed: a local path, a folder (recursive), a glob ("data/*.csv"),
 // "file:///abs/path", or "http(s)://…". InvalidArgument for unsupported schemes (naming them).
 Result<std::unique_ptr<Source>> OpenSource(std::string_view uri);
+
+// The local path a source names (a path, a glob, or a file:// URL, decoded), for checks on where
+// data comes from; nullopt for remote sources and for what OpenSource would refuse.
+std::optional<std::string> LocalSourcePath(std::string_view uri);
 
 // The dataset's area in its drop bucket: every object under "<dataset>/" except "<dataset>/processed/".
 // After the update completes they move to "<dataset>/processed/update-NNNNNNNN/".

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,10 @@ struct WorkerSettings {
   std::chrono::milliseconds lease{std::chrono::seconds(60)};  // renewed every lease/3
   std::chrono::milliseconds poll_interval{500};
   std::string owner_prefix;  // "host:pid"; workers are "<prefix>/worker-N"
+  // Asked before every attempt whether the job's creator may still write to its dataset (grants
+  // can be revoked while a job waits in the queue). A refusal fails the job with its message, for
+  // good. Unset: every job may run (tests of the pool itself).
+  std::function<Status(const JobRecord& job, const std::string& dataset)> authorize;
 };
 
 WorkerSettings WorkerSettingsFor(const InstanceConfig& config);

@@ -324,6 +324,12 @@ void WorkerPool::Impl::Run(const JobRecord& job, const std::string& owner, JobCo
   if (job.kind != kIngestJobKind) return Fail(job, owner, fmt::format("unknown job kind '{}'", job.kind), "");
   auto spec = IngestJobSpecFromJson(job.spec_json);
   if (!spec.ok()) return Fail(job, owner, spec.status().message(), "");
+  if (settings.authorize) {
+    Status allowed = settings.authorize(job, spec->dataset);
+    if (!allowed.ok()) {
+      return Fail(job, owner, fmt::format("the job may no longer run: {}", allowed.message()), "");
+    }
+  }
 
   std::optional<Heartbeat> heartbeat(std::in_place, catalog, clock, job.id, owner, settings.lease, control);
   if (job.update_number) {

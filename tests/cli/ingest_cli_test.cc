@@ -99,6 +99,56 @@ TEST_F(IngestCli, IngestsListsAndShowsUpdates) {
   EXPECT_EQ(Edl({"updates", "nope"}).exit_code, 4);
 }
 
+// Information flow (docs/security.md): files inside the lake's storage carry their bucket's tier and
+// may not be ingested into a dataset of a lower tier, however they are named.
+TEST_F(IngestCli, FilesOfAHigherTierBucketCannotBeIngestedIntoALowerTierDataset) {
+  DeployDataset("name: patients\ntier: sensitive\nowners: [alice]\n");
+  fs::path internal_file = dir_.WriteFile("public.yaml", "name: public-stats\ntier: internal\nowners: [alice]\n");
+  ASSERT_EQ(Edl({"deploy-dataset", internal_file.string()}).exit_code, 0);
+  fs::path csv = dir_.WriteFile("patients.csv", "id,diagnosis\n1,flu\n2,cold\n");
+  ASSERT_EQ(Edl({"ingest", "patients", csv.string()}).exit_code, 0);
+
+  fs::path sensitive_bucket = (dir_.path() / "data") / "datalake-dev01-sensitive-eu-west-1";
+  ASSERT_TRUE(fs::is_directory(sensitive_bucket / "patients")) << sensitive_bucket;
+  for (const std::string& source : {(sensitive_bucket / "patients").string(),
+                                    (sensitive_bucket / "patients" / "data").string() + "/*",
+                                    "file://" + (sensitive_bucket / "patients").string(),
+                                    ((dir_.path() / "data") / "datalake-dev01-internal-eu-west-1" / ".." /
+                                     "datalake-dev01-sensitive-eu-west-1" / "patients")
+                                        .string()}) {
+    CommandResult r = Edl({"ingest", "public-stats", source});
+    EXPECT_NE(r.exit_code, 0) << source;
+    EXPECT_THAT(r.err, HasSubstr("sensitive tier")) << source;
+    EXPECT_THAT(r.err, HasSubstr("may not be written to dataset 'public-stats' (internal tier)")) << source;
+  }
+  // A symbolic link outside the lake pointing into the bucket is followed, and refused the same way.
+  fs::create_directory_symlink(sensitive_bucket / "patients", dir_.path() / "innocent-looking");
+  CommandResult linked = Edl({"ingest", "public-stats", (dir_.path() / "innocent-looking").string()});
+  EXPECT_NE(linked.exit_code, 0);
+  EXPECT_THAT(linked.err, HasSubstr("may not be written to dataset 'public-stats'"));
+  // Nothing was reserved in the lower-tier dataset, and each refusal is in the audit log.
+  EXPECT_TRUE(EdlJson({"updates", "public-stats"}).empty() || EdlJson({"updates", "public-stats"})["updates"].empty());
+  CommandResult audit = Edl({"audit", "-o", "json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  int refusals = 0;
+  for (const auto& event : nlohmann::json::parse(audit.out)) {
+    if (event.value("action", "") == "ingest.flow" && event.value("decision", "") == "deny") ++refusals;
+  }
+  EXPECT_EQ(refusals, 5);
+
+  // Data may flow up: internal files into the sensitive dataset are fine.
+  fs::path stats = dir_.WriteFile("stats.csv", "id,diagnosis\n3,none\n");
+  ASSERT_EQ(Edl({"ingest", "public-stats", stats.string()}).exit_code, 0);
+  CommandResult up = Edl({"ingest", "patients", ((dir_.path() / "data") / "datalake-dev01-internal-eu-west-1" /
+                                                 "public-stats" / "data" / "update-00000001" / "stats.parquet")
+                                                    .string()});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  // Folders of the lake that are no bucket have no tier: refused.
+  CommandResult work = Edl({"ingest", "patients", (dir_.path() / "data").string()});
+  EXPECT_NE(work.exit_code, 0);
+  EXPECT_THAT(work.err, HasSubstr("storage root"));
+}
+
 TEST_F(IngestCli, BadInputFailsTheUpdateAndKeepsTheDataset) {
   DeployDataset("name: orders\ntier: internal\nowners: [alice]\n");
   fs::path good = dir_.WriteFile("good.csv", "id,amount\n1,2\n");

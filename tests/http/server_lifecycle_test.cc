@@ -153,6 +153,44 @@ TEST(ServerLifecycle, EdlWorkerRunsJobsQueuedThroughAServerWithoutWorkers) {
   t.StopServer();
 }
 
+// A job runs with its creator's rights as they are when it starts: a grant revoked while the job
+// waited in the queue stops it.
+TEST(ServerLifecycle, AQueuedJobWhoseCreatorLostWriteAccessFailsWhenItStarts) {
+  ServerTest t("jobs: {workers: 0}\n");
+  t.DeployDataset(kDataset);
+  t.StartServer();
+  Reply grant = t.Send("POST", "/v1/datasets/sales-orders/grants", t.admin_token,
+                       json{{"principal", "user:alice"}, {"level", "write"}}.dump());
+  ASSERT_EQ(grant.status, 201) << grant.body;
+  Reply created = t.Send("POST", "/v1/uploads", t.alice_token, "");
+  std::string upload = created.Json()["id"];
+  ASSERT_EQ(t.Send("PUT", "/v1/uploads/" + upload + "/files/orders.csv", t.alice_token, "order_id\n1\n", "text/csv")
+                .status,
+            201);
+  Reply job = t.Send("POST", "/v1/datasets/sales-orders/ingest", t.alice_token,
+                     json{{"sources", {"upload:" + upload}}}.dump());
+  ASSERT_EQ(job.status, 202) << job.body;
+  int64_t id = job.Json()["id"];
+  Reply revoked = t.Send("POST", "/v1/grants/" + std::to_string(grant.Json()["id"].get<int64_t>()) + "/revoke",
+                         t.admin_token, json{{"reason", "left the team"}}.dump());
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+
+  std::string text = testing::ReadFile(t.config);
+  fs::path worker_config = t.dir.WriteFile("worker.yaml", text.substr(0, text.find("jobs:")) + "jobs: {workers: 1}\n");
+  auto worker = ServerProcess::Start(worker_config, {"worker"}, t.dir.path() / "worker.log", /*wait_for_url=*/false);
+  json done = t.WaitForJob(id, t.alice_token);
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_THAT(done.value("error", ""), HasSubstr("the job may no longer run"));
+  EXPECT_THAT(done.value("error", ""), HasSubstr("sales-orders:write"));
+  EXPECT_TRUE(done["update"].is_null()) << done.dump();
+  EXPECT_EQ(worker->Signal(SIGTERM), 0);
+  EXPECT_TRUE(Updates(t).empty());
+  json audit = t.Get("/v1/audit?action=ingest.run&decision=deny", t.admin_token).Json();
+  ASSERT_EQ(audit["events"].size(), 1u) << audit.dump();
+  EXPECT_EQ(audit["events"][0]["actor"], "user:alice");
+  t.StopServer();
+}
+
 TEST(ServerLifecycle, ServesHttpsWithTheConfiguredCertificate) {
   testing::TempDir certs;
   CommandResult made = RunCommand(
