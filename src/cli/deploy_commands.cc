@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "access/authorizer.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/plan_render.h"
@@ -44,12 +45,12 @@ Status RunDeploy(const GlobalOptions& options, bool plan_only, const Clock& cloc
   Result<Plan> plan = Internal("no plan");
   {
     ASSIGN_OR_RETURN(auto existing, OpenExistingLake(config, clock));
-    plan = Deployer(config, existing->catalog.get(), existing->store.get(), LocalActor()).PlanInstance();
+    plan = Deployer(config, existing->catalog.get(), existing->store.get(), clock, LocalActor()).PlanInstance();
     RETURN_IF_ERROR(plan.status());
   }
   if (!plan_only) {
     ASSIGN_OR_RETURN(auto lake, OpenLake(config, clock));
-    RETURN_IF_ERROR(Deployer(config, lake->catalog.get(), lake->store.get(), LocalActor()).ApplyInstance().status());
+    RETURN_IF_ERROR(Deployer(config, lake->catalog.get(), lake->store.get(), clock, LocalActor()).ApplyInstance().status());
   }
   if (options.format() == OutputFormat::kJson) {
     PrintJson(std::cout, PlanToJson(*plan, !plan_only));
@@ -74,7 +75,8 @@ Status RunDeployDataset(const GlobalOptions& options, const std::vector<std::str
     specs.push_back(std::move(spec));
   }
   ASSIGN_OR_RETURN(auto lake, OpenDeployedLake(config, clock));
-  Deployer deployer(config, lake->catalog.get(), lake->store.get(), LocalActor());
+  Deployer deployer(config, lake->catalog.get(), lake->store.get(), clock, LocalActor());
+  for (size_t i = 0; i < specs.size(); ++i) RETURN_IF_ERROR(deployer.CheckDeclaredGrants(specs[i], files[i]));
   nlohmann::json plans = nlohmann::json::array();
   for (size_t i = 0; i < specs.size(); ++i) {
     Result<Plan> plan = plan_only ? deployer.PlanDataset(specs[i], files[i]) : deployer.ApplyDataset(specs[i], files[i]);
@@ -162,7 +164,10 @@ Status RunShow(const GlobalOptions& options, const std::string& name, const Cloc
       {"retention", p.retention_days ? fmt::format("{} days", *p.retention_days) : "not set"},
       {"allowed purposes", Join(p.allowed_purposes)},
       {"legal basis", p.legal_basis},
-      {"max grant", p.max_grant_days ? fmt::format("{} days", *p.max_grant_days) : "not set"},
+      {"max grant", p.max_grant_days      ? fmt::format("{} days", *p.max_grant_days)
+                    : MaxGrantDays(d.record) ? fmt::format("{} days (default)", *MaxGrantDays(d.record))
+                                             : "not set"},
+      {"two-person approval", p.two_person_approval ? "yes" : "no"},
       {"schema changes", std::string(SchemaChangePolicyName(s.schema_changes))},
       {"format", s.format.type.empty() ? "sniffed" : s.format.type},
       {"generation", std::to_string(d.record.generation)},
@@ -177,7 +182,8 @@ Status RunShow(const GlobalOptions& options, const std::string& name, const Cloc
   std::cout << "\nactive grants:\n";
   if (d.grants.empty()) std::cout << "  (none)\n";
   for (const GrantRecord& g : d.grants) {
-    std::cout << fmt::format("  {} -> {}  (by {}, {})\n", g.role, PrincipalRef(g.principal), g.granted_by, g.reason);
+    std::cout << fmt::format("  {} -> {}  (by {}, {}{})\n", g.role, PrincipalRef(g.principal), g.granted_by, g.reason,
+                             g.expires_at ? ", expires " + *g.expires_at : "");
   }
   return Status::Ok();
 }
@@ -196,8 +202,10 @@ Status RunAudit(const GlobalOptions& options, const std::string& target, int64_t
     return Status::Ok();
   }
   std::vector<std::vector<std::string>> rows;
-  for (const AuditEvent& e : events) rows.push_back({std::to_string(e.seq), e.at, e.actor, e.action, e.target});
-  PrintTable(std::cout, {"SEQ", "AT", "ACTOR", "ACTION", "TARGET"}, rows);
+  for (const AuditEvent& e : events) {
+    rows.push_back({std::to_string(e.seq), e.at, e.actor, e.action, e.target, e.decision});
+  }
+  PrintTable(std::cout, {"SEQ", "AT", "ACTOR", "ACTION", "TARGET", "DECISION"}, rows);
   return Status::Ok();
 }
 
