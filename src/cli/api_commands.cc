@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress_bar.h"
+#include "core/clock.h"
 
 namespace edl::cli::api {
 namespace {
@@ -65,21 +67,35 @@ Result<json> GetJson(ApiSession& session, const std::string& path) {
   return client::JsonBody(response);
 }
 
-// GETs a list. With a limit, one page, returned as the server sent it (next_page_token included).
-// Without one, every page, following next_page_token, merged into {key: [...]}.
-Result<json> GetList(ApiSession& session, const std::string& path, std::vector<std::pair<std::string, std::string>> params,
-                     const char* key, PageLimit limit) {
+// GETs a list a page at a time and hands each page, as the server sent it, to `on_page`. With a
+// limit, one page of that size; without one, every page, following next_page_token.
+Status ForEachPage(ApiSession& session, const std::string& path,
+                   std::vector<std::pair<std::string, std::string>> params, PageLimit limit,
+                   const std::function<void(const json& page)>& on_page) {
   params.emplace_back("limit", std::to_string(limit.value_or(kMaxPageSize)));
-  if (limit) return GetJson(session, path + QueryString(params));
-  json merged = {{key, json::array()}};
   std::string page_token;
   do {
     auto page_params = params;
     page_params.emplace_back("page_token", page_token);
     ASSIGN_OR_RETURN(json page, GetJson(session, path + QueryString(page_params)));
-    for (const json& item : Items(page, key)) merged[key].push_back(item);
+    on_page(page);
     page_token = Text(page, "next_page_token");
-  } while (!page_token.empty());
+  } while (!limit && !page_token.empty());
+  return Status::Ok();
+}
+
+// GETs a list. With a limit, one page, returned as the server sent it (next_page_token included).
+// Without one, every page, merged into {key: [...]}.
+Result<json> GetList(ApiSession& session, const std::string& path, std::vector<std::pair<std::string, std::string>> params,
+                     const char* key, PageLimit limit) {
+  json merged = {{key, json::array()}};
+  RETURN_IF_ERROR(ForEachPage(session, path, std::move(params), limit, [&](const json& page) {
+    if (limit) {
+      merged = page;
+    } else {
+      for (const json& item : Items(page, key)) merged[key].push_back(item);
+    }
+  }));
   return merged;
 }
 
@@ -378,12 +394,30 @@ Result<std::string> UploadFiles(ApiSession& session, const std::vector<LocalFile
   return id;
 }
 
-Status PrintJsonOr(ApiSession& session, const json& value, const std::function<void()>& table) {
-  if (session.format == OutputFormat::kJson) {
-    PrintJson(std::cout, value);
+// The one value a command shows: indented with -o json, on one line with -o jsonl.
+void PrintValue(ApiSession& session, const json& value) {
+  if (session.format == OutputFormat::kJsonLines) {
+    std::cout << value.dump() << "\n";
   } else {
-    table();
+    PrintJson(std::cout, value);
   }
+}
+
+Status PrintJsonOr(ApiSession& session, const json& value, const std::function<void()>& table) {
+  if (session.format == OutputFormat::kTable) {
+    table();
+  } else {
+    PrintValue(session, value);
+  }
+  return Status::Ok();
+}
+
+// A list {key: [...], next_page_token}: -o json prints it whole, -o jsonl one item per line (and,
+// when a --limit cut it short, says so on stderr, as the table does).
+Status PrintListOr(ApiSession& session, const json& list, const char* key, const std::function<void()>& table) {
+  if (session.format != OutputFormat::kJsonLines) return PrintJsonOr(session, list, table);
+  for (const json& item : Items(list, key)) std::cout << item.dump() << "\n";
+  if (!Text(list, "next_page_token").empty()) std::cerr << fmt::format("(more {}: raise --limit or leave it out)\n", key);
   return Status::Ok();
 }
 
@@ -406,17 +440,17 @@ Status ListDatasets(ApiSession& session, const DatasetFilter& filter) {
                                       {{"tier", filter.tier}, {"owner", filter.owner}, {"name", filter.name},
                                        {"q", filter.search}},
                                       "datasets", filter.limit));
-  return PrintJsonOr(session, list, [&] {
+  return PrintListOr(session, list, "datasets", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& d : Items(list, "datasets")) {
       const json& updates = Member(d, "updates");
       // docs/api.md calls both the update convention and the number of updates "updates".
       std::string kind = updates.is_object() ? Text(updates, "kind") : "";
       std::string count = updates.is_number() ? updates.dump() : Text(d, "updates_count");
-      rows.push_back({Text(d, "name"), Text(d, "tier"), Text(d, "region"), kind, count, Strings(d, "owners"),
-                      Text(d, "description")});
+      rows.push_back({Text(d, "name"), Text(d, "tier"), Text(d, "access"), Text(d, "region"), kind, count,
+                      Strings(d, "owners"), Text(d, "description")});
     }
-    PrintTable(std::cout, {"NAME", "TIER", "REGION", "KIND", "UPDATES", "OWNERS", "DESCRIPTION"}, rows);
+    PrintTable(std::cout, {"NAME", "TIER", "ACCESS", "REGION", "KIND", "UPDATES", "OWNERS", "DESCRIPTION"}, rows);
     if (!Text(list, "next_page_token").empty()) std::cerr << "(more datasets: raise --limit or leave it out)\n";
   });
 }
@@ -435,6 +469,7 @@ Status ShowDataset(ApiSession& session, const std::string& name) {
         {"name", Text(d, "name")},
         {"description", Text(d, "description")},
         {"tier", Text(d, "tier")},
+        {"your access", Text(d, "access")},
         {"region", Text(d, "region")},
         {"bucket", Text(d, "bucket")},
         {"owners", Strings(d, "owners")},
@@ -454,13 +489,27 @@ Status ShowDataset(ApiSession& session, const std::string& name) {
     for (const json& qc : Items(d, "qc")) fields.push_back({"qc", Text(qc, "check") + " " + Strings(qc, "columns")});
     for (const json& g : Items(d, "grants")) fields.push_back({"grant", Text(g, "principal") + " " + Text(g, "level")});
     for (const json& t : Items(d, "triggers")) fields.push_back({"trigger", "pipeline " + Text(t, "pipeline")});
+    if (Text(d, "access") == "none") {
+      // The server sent only what says what the dataset is: leave out what it kept back.
+      std::erase_if(fields, [&](const auto& field) {
+        for (const char* key : {"bucket", "updates", "schema changes", "format", "generation"}) {
+          if (field.first == key) return true;
+        }
+        return false;
+      });
+    }
     PrintFields(std::cout, fields);
+    if (Text(d, "access") == "none") {
+      std::cerr << fmt::format("You may see that {} exists, not its contents. To read it, ask one of its owners ({}) "
+                               "or run: edl-api access request {} --level read --justification \"...\"\n",
+                               name, Strings(d, "owners"), name);
+    }
   });
 }
 
 Status ListUpdates(ApiSession& session, const std::string& dataset) {
   ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/datasets/" + EscapeComponent(dataset) + "/updates"));
-  return PrintJsonOr(session, list, [&] {
+  return PrintListOr(session, list, "updates", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& u : Items(list, "updates")) {
       const json& metadata = Member(u, "metadata");
@@ -569,8 +618,8 @@ Status Ingest(ApiSession& session, const IngestArgs& args) {
   }
   ASSIGN_OR_RETURN(job, WaitForJob(session, id));
   Status outcome = JobOutcome(job);
-  if (session.format == OutputFormat::kJson) {
-    PrintJson(std::cout, job);
+  if (session.format != OutputFormat::kTable) {
+    PrintValue(session, job);
   } else if (outcome.ok()) {
     PrintIngestSummary(job);
   }
@@ -582,7 +631,7 @@ Status Ingest(ApiSession& session, const IngestArgs& args) {
 Status ListJobs(ApiSession& session, const JobFilter& filter) {
   ASSIGN_OR_RETURN(json list, GetList(session, "/v1/jobs", {{"state", filter.state}, {"dataset", filter.dataset}},
                                       "jobs", filter.limit));
-  return PrintJsonOr(session, list, [&] {
+  return PrintListOr(session, list, "jobs", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& j : Items(list, "jobs")) {
       std::string error = Text(j, "error");
@@ -615,7 +664,7 @@ Status ShowJobLogs(ApiSession& session, int64_t id, bool follow) {
         if (Member(line, "seq").is_number_integer()) after = std::max(after, line["seq"].get<int64_t>());
         if (!follow) {
           all["lines"].push_back(line);
-        } else if (session.format == OutputFormat::kJson) {
+        } else if (session.format != OutputFormat::kTable) {
           std::cout << line.dump() << "\n";  // one object per line
         } else {
           std::cout << fmt::format("{}  {:<5}  {}\n", Text(line, "at"), Text(line, "level"), Text(line, "message"));
@@ -627,7 +676,7 @@ Status ShowJobLogs(ApiSession& session, int64_t id, bool follow) {
   };
   if (!follow) {
     RETURN_IF_ERROR(read_lines());
-    return PrintJsonOr(session, all, [&] {
+    return PrintListOr(session, all, "lines", [&] {
       for (const json& line : all["lines"]) {
         std::cout << fmt::format("{}  {:<5}  {}\n", Text(line, "at"), Text(line, "level"), Text(line, "message"));
       }
@@ -667,6 +716,17 @@ Status Whoami(ApiSession& session) {
                             {"token", Text(token, "id")},
                             {"token expires", Text(token, "expires_at").empty() ? "never" : Text(token, "expires_at")},
                             {"server", session.client.url()}});
+    std::vector<std::vector<std::string>> roles;
+    for (const json& r : Items(me, "roles")) {
+      roles.push_back({Text(r, "role"), Text(r, "via"), Text(r, "expires_at").empty() ? "never" : Text(r, "expires_at")});
+    }
+    std::cout << "\n";
+    if (roles.empty()) {
+      std::cout << "No roles: you may see that restricted datasets exist, not read them. Ask for access with "
+                   "`edl-api access request DATASET --level read --justification \"...\"`.\n";
+    } else {
+      PrintTable(std::cout, {"ROLE", "VIA", "EXPIRES"}, roles);
+    }
   });
 }
 
@@ -685,7 +745,7 @@ void PrintUserFields(const json& user) {
 
 Status ListUsers(ApiSession& session) {
   ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/users"));
-  return PrintJsonOr(session, list, [&] {
+  return PrintListOr(session, list, "users", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& u : Items(list, "users")) {
       rows.push_back({Text(u, "name"), Text(u, "admin"), Text(u, "disabled"), Strings(u, "groups"),
@@ -730,7 +790,7 @@ Status SetGroupMember(ApiSession& session, const std::string& group, const std::
 
 Status ListTokens(ApiSession& session, const std::string& user) {
   ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/tokens" + QueryString({{"user", user}})));
-  return PrintJsonOr(session, list, [&] {
+  return PrintListOr(session, list, "tokens", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& t : Items(list, "tokens")) {
       rows.push_back({Text(t, "id"), Text(t, "user"), Text(t, "description"), Text(t, "created_at"),
@@ -764,15 +824,300 @@ Status RevokeToken(ApiSession& session, int64_t id) {
   });
 }
 
-Status ListAudit(ApiSession& session, const std::string& target, PageLimit limit) {
-  ASSIGN_OR_RETURN(json list, GetList(session, "/v1/audit", {{"target", target}}, "events", limit));
-  return PrintJsonOr(session, list, [&] {
-    std::vector<std::vector<std::string>> rows;
-    for (const json& e : Items(list, "events")) {
-      rows.push_back({Text(e, "seq"), Text(e, "at"), Text(e, "actor"), Text(e, "action"), Text(e, "target")});
+// ---- grants and access requests ----
+
+namespace {
+
+std::string DatasetPath(const std::string& dataset) { return "/v1/datasets/" + EscapeComponent(dataset); }
+
+// "for 30 days" / "until revoked", from a request's days.
+std::string DaysText(const json& request) {
+  std::string days = Text(request, "days");
+  return days.empty() ? "until revoked" : fmt::format("for {} days", days);
+}
+
+// active, expired (by this machine's clock) or revoked.
+std::string GrantState(const json& grant, const std::string& now) {
+  if (!Text(grant, "revoked_at").empty()) return "revoked";
+  std::string expires = Text(grant, "expires_at");
+  return !expires.empty() && expires <= now ? "expired" : "active";
+}
+
+}  // namespace
+
+Status ListGrants(ApiSession& session, const GrantQuery& query) {
+  json list;
+  if (!query.dataset.empty()) {
+    ASSIGN_OR_RETURN(list, GetJson(session, DatasetPath(query.dataset) + "/grants" +
+                                                QueryString({{"include_revoked", query.include_revoked ? "true" : ""}})));
+    if (!query.principal.empty()) {
+      json mine = json::array();
+      for (const json& g : Items(list, "grants")) {
+        if (Text(g, "principal") == query.principal) mine.push_back(g);
+      }
+      list["grants"] = std::move(mine);
     }
-    PrintTable(std::cout, {"SEQ", "AT", "ACTOR", "ACTION", "TARGET"}, rows);
-    if (!Text(list, "next_page_token").empty()) std::cerr << "(more events: raise --limit or leave it out)\n";
+  } else {
+    ASSIGN_OR_RETURN(list, GetJson(session, "/v1/grants" + QueryString({{"principal", query.principal}})));
+  }
+  return PrintListOr(session, list, "grants", [&] {
+    std::string now = FormatTimestamp(std::chrono::system_clock::now());
+    std::vector<std::vector<std::string>> rows;
+    for (const json& g : Items(list, "grants")) {
+      std::string state = GrantState(g, now);
+      std::string reason = Text(g, "reason");
+      if (state == "revoked") {
+        reason = fmt::format("revoked by {} at {}{}", Text(g, "revoked_by"), Text(g, "revoked_at"),
+                             Text(g, "revoke_reason").empty() ? "" : ": " + Text(g, "revoke_reason"));
+      }
+      rows.push_back({Text(g, "id"), Text(g, "principal"), Text(g, "role"), state,
+                      Text(g, "expires_at").empty() ? "never" : Text(g, "expires_at"), Text(g, "granted_by"),
+                      Text(g, "granted_at"), reason});
+    }
+    PrintTable(std::cout, {"ID", "PRINCIPAL", "ROLE", "STATE", "EXPIRES", "GRANTED BY", "GRANTED", "REASON"}, rows);
+  });
+}
+
+Status AddGrant(ApiSession& session, const GrantArgs& args) {
+  json body = {{"principal", args.principal}, {"level", args.level}};
+  if (!args.justification.empty()) body["justification"] = args.justification;
+  if (args.days) body["days"] = *args.days;
+  ASSIGN_OR_RETURN(client::HttpResponse response, session.client.Post(DatasetPath(args.dataset) + "/grants", body.dump()));
+  ASSIGN_OR_RETURN(json answer, client::JsonBody(response));
+  return PrintJsonOr(session, answer, [&] {
+    const json& pending = Member(answer, "pending");
+    if (pending.is_object()) {
+      std::string id = Text(pending, "id");
+      std::cout << fmt::format(
+          "Not granted yet: dataset {} asks for two-person approval. Access request {} ({} on {} for {}, {}) has your "
+          "approval and waits for a second admin of the dataset, who runs `edl-api access approve {}`.\n",
+          args.dataset, id, Text(pending, "level"), args.dataset, Text(pending, "grantee"), DaysText(pending), id);
+      return;
+    }
+    std::string expires = Text(answer, "expires_at");
+    std::cout << fmt::format("Granted {} to {} (grant {}), {}.\n", Text(answer, "role"), Text(answer, "principal"),
+                             Text(answer, "id"), expires.empty() ? "until revoked" : "until " + expires);
+  });
+}
+
+Status RevokeGrant(ApiSession& session, int64_t id, const std::string& reason) {
+  json body = json::object();
+  if (!reason.empty()) body["reason"] = reason;
+  ASSIGN_OR_RETURN(client::HttpResponse response,
+                   session.client.Post(fmt::format("/v1/grants/{}/revoke", id), body.dump()));
+  ASSIGN_OR_RETURN(json revoked, client::JsonBody(response));
+  return PrintJsonOr(session, revoked, [&] {
+    std::cout << fmt::format("Revoked grant {}: {} no longer holds {} through it.\n", Text(revoked, "id"),
+                             Text(revoked, "principal"), Text(revoked, "role"));
+  });
+}
+
+Status RequestAccess(ApiSession& session, const GrantArgs& args) {
+  json body = {{"level", args.level}, {"justification", args.justification}};
+  if (args.days) body["days"] = *args.days;
+  ASSIGN_OR_RETURN(client::HttpResponse response,
+                   session.client.Post(DatasetPath(args.dataset) + "/access-requests", body.dump()));
+  ASSIGN_OR_RETURN(json request, client::JsonBody(response));
+  return PrintJsonOr(session, request, [&] {
+    std::cout << fmt::format(
+        "Access request {} filed: {} on {}, {}. The dataset's admins see it with `edl-api access pending` and approve "
+        "or deny it; follow it with `edl-api access list --dataset {}`.\n",
+        Text(request, "id"), Text(request, "level"), Text(request, "dataset"), DaysText(request),
+        Text(request, "dataset"));
+  });
+}
+
+Status ListAccessRequests(ApiSession& session, const AccessRequestQuery& query) {
+  ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/access-requests" +
+                                                   QueryString({{"state", query.state},
+                                                                {"dataset", query.dataset},
+                                                                {"limit", std::to_string(kMaxPageSize)}})));
+  return PrintListOr(session, list, "requests", [&] {
+    std::vector<std::vector<std::string>> rows;
+    const bool pending_only = query.state == "pending";
+    for (const json& r : Items(list, "requests")) {
+      std::string days = Text(r, "days").empty() ? "-" : Text(r, "days");
+      if (pending_only) {
+        rows.push_back({Text(r, "id"), Text(r, "dataset"), Text(r, "grantee"), Text(r, "level"), days,
+                        Text(r, "requested_by"), Text(r, "requested_at"), Text(r, "first_approved_by"),
+                        Text(r, "justification")});
+        continue;
+      }
+      std::string state = Text(r, "state");
+      std::string outcome = state == "approved" ? "grant " + Text(r, "grant_id")
+                            : state == "denied" ? Text(r, "decision_reason")
+                            : Text(r, "first_approved_by").empty()
+                                ? "waiting for an admin"
+                                : "approved by " + Text(r, "first_approved_by") + ", waiting for a second admin";
+      rows.push_back({Text(r, "id"), state, Text(r, "dataset"), Text(r, "grantee"), Text(r, "level"), days,
+                      Text(r, "requested_by"), Text(r, "decided_by"), Text(r, "decided_at"), outcome});
+    }
+    if (pending_only) {
+      PrintTable(std::cout,
+                 {"ID", "DATASET", "FOR", "LEVEL", "DAYS", "REQUESTED BY", "REQUESTED", "FIRST APPROVAL", "JUSTIFICATION"},
+                 rows);
+    } else {
+      PrintTable(std::cout, {"ID", "STATE", "DATASET", "FOR", "LEVEL", "DAYS", "REQUESTED BY", "DECIDED BY", "DECIDED",
+                             "OUTCOME"},
+                 rows);
+    }
+    if (static_cast<int64_t>(rows.size()) >= kMaxPageSize) {
+      std::cerr << "(only the first " << kMaxPageSize << " requests: narrow with --dataset or --state)\n";
+    }
+  });
+}
+
+Status ApproveAccessRequest(ApiSession& session, int64_t id) {
+  ASSIGN_OR_RETURN(client::HttpResponse response,
+                   session.client.Post(fmt::format("/v1/access-requests/{}/approve", id), "{}"));
+  ASSIGN_OR_RETURN(json request, client::JsonBody(response));
+  return PrintJsonOr(session, request, [&] {
+    if (Text(request, "state") == "approved") {
+      std::cout << fmt::format("Approved access request {}: {} now holds {}:{} (grant {}), {}.\n", id,
+                               Text(request, "grantee"), Text(request, "dataset"), Text(request, "level"),
+                               Text(request, "grant_id"), DaysText(request));
+    } else {
+      std::cout << fmt::format(
+          "Recorded your approval of access request {}, the first of two: dataset {} asks for two-person approval, so "
+          "another admin of it must approve too (`edl-api access approve {}`).\n",
+          id, Text(request, "dataset"), id);
+    }
+  });
+}
+
+Status DenyAccessRequest(ApiSession& session, int64_t id, const std::string& reason) {
+  json body = {{"reason", reason}};
+  ASSIGN_OR_RETURN(client::HttpResponse response,
+                   session.client.Post(fmt::format("/v1/access-requests/{}/deny", id), body.dump()));
+  ASSIGN_OR_RETURN(json request, client::JsonBody(response));
+  return PrintJsonOr(session, request, [&] {
+    std::cout << fmt::format("Denied access request {} ({} on {} for {}): {}\n", id, Text(request, "level"),
+                             Text(request, "dataset"), Text(request, "grantee"), Text(request, "decision_reason"));
+  });
+}
+
+// ---- audit ----
+
+namespace {
+
+// Reads exactly `width` digits at the front of `text` (consuming them) into `value`.
+bool TakeDigits(std::string_view& text, size_t width, int& value) {
+  if (text.size() < width) return false;
+  value = 0;
+  for (size_t i = 0; i < width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  text.remove_prefix(width);
+  return true;
+}
+
+bool TakeChar(std::string_view& text, char c) {
+  if (text.empty() || text.front() != c) return false;
+  text.remove_prefix(1);
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> AuditTime(std::string_view text, std::chrono::system_clock::time_point now) {
+  using std::chrono::minutes;
+  auto bad = [&] {
+    return InvalidArgument(fmt::format("'{}' is not a time: write a UTC date or time like 2026-11-29 or "
+                                       "2026-11-29T08:35:00Z, or how long ago like 30m, 24h or 7d",
+                                       text.substr(0, 40)));
+  };
+  // "30m", "24h", "7d": that long before now.
+  if (text.size() >= 2 && (text.back() == 'm' || text.back() == 'h' || text.back() == 'd')) {
+    std::string_view number = text.substr(0, text.size() - 1);
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
+    constexpr int64_t kMaxMinutes = int64_t{50} * 365 * 24 * 60;  // within system_clock's range
+    int64_t per = text.back() == 'm' ? 1 : text.back() == 'h' ? 60 : 24 * 60;
+    if (ec != std::errc() || end != number.data() + number.size() || n < 0 || n > kMaxMinutes / per) return bad();
+    return FormatTimestamp(now - minutes(n * per));
+  }
+  // A date, and maybe a time of day, checked and rewritten as text (no time_point: those end in
+  // 2262, and a log may be asked about anything up to 9999).
+  std::string_view rest = text;
+  int year = 0, month = 0, day = 0;
+  if (!TakeDigits(rest, 4, year) || !TakeChar(rest, '-') || !TakeDigits(rest, 2, month) || !TakeChar(rest, '-') ||
+      !TakeDigits(rest, 2, day)) {
+    return bad();
+  }
+  std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                   std::chrono::day(static_cast<unsigned>(day))};
+  if (year < 1970 || !date.ok()) return bad();
+  int hour = 0, minute = 0, second = 0, millis = 0;
+  if (!rest.empty()) {
+    // "THH:MM[:SS[.f…]]Z"
+    if (!TakeChar(rest, 'T') || !TakeDigits(rest, 2, hour) || !TakeChar(rest, ':') || !TakeDigits(rest, 2, minute)) {
+      return bad();
+    }
+    if (TakeChar(rest, ':')) {
+      if (!TakeDigits(rest, 2, second)) return bad();
+      if (TakeChar(rest, '.')) {
+        // Any number of fraction digits; the log keeps milliseconds.
+        int scale = 100, digit = 0, digits = 0;
+        while (TakeDigits(rest, 1, digit)) {
+          millis += digit * scale;
+          scale /= 10;
+          ++digits;
+        }
+        if (digits == 0) return bad();
+      }
+    }
+    if (rest != "Z" || hour > 23 || minute > 59 || second > 59) return bad();
+  }
+  return fmt::format("{}T{:02d}:{:02d}:{:02d}.{:03d}Z", text.substr(0, 10), hour, minute, second, millis);
+}
+
+Status ListAudit(ApiSession& session, const AuditFilter& filter) {
+  auto now = std::chrono::system_clock::now();
+  auto bound = [&](const char* flag, const std::string& text) -> Result<std::string> {
+    if (text.empty()) return std::string();
+    Result<std::string> time = AuditTime(text, now);
+    if (!time.ok()) return time.status().WithContext(flag);
+    return time;
+  };
+  ASSIGN_OR_RETURN(std::string since, bound("--since", filter.since));
+  ASSIGN_OR_RETURN(std::string until, bound("--until", filter.until));
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"target", filter.target}, {"principal", filter.principal}, {"dataset", filter.dataset},
+      {"action", filter.action}, {"since", since},                {"until", until},
+      {"decision", filter.decision}};
+  auto explain = [&](const Status& status) {
+    if (status.code() != StatusCode::kPermissionDenied || !filter.dataset.empty()) return status;
+    // The hint goes before the request id, which stays last as in every other message.
+    std::string message = status.message();
+    size_t id = message.rfind(" (request id ");
+    message.insert(id == std::string::npos ? message.size() : id,
+                   "; a dataset's admins read its events with `edl-api audit --dataset NAME`");
+    return PermissionDenied(std::move(message));
+  };
+  const char* kEvents = "events";
+  auto row = [](const json& e) -> std::vector<std::string> {
+    return {Text(e, "seq"),      Text(e, "at"),       Text(e, "actor"), Text(e, "action"),
+            Text(e, "target"),   Text(e, "decision"), Text(e, "reason")};
+  };
+  if (session.format == OutputFormat::kJsonLines) {
+    // An export: each page is written as it comes, so the log never has to fit in memory.
+    std::string next;
+    Status status = ForEachPage(session, "/v1/audit", params, filter.limit, [&](const json& page) {
+      for (const json& e : Items(page, kEvents)) std::cout << e.dump() << "\n";
+      std::cout.flush();
+      next = Text(page, "next_page_token");
+    });
+    if (status.ok() && filter.limit && !next.empty()) std::cerr << "(more events: raise --limit or leave it out)\n";
+    return explain(status);
+  }
+  Result<json> list = GetList(session, "/v1/audit", params, kEvents, filter.limit);
+  if (!list.ok()) return explain(list.status());
+  return PrintListOr(session, *list, kEvents, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& e : Items(*list, kEvents)) rows.push_back(row(e));
+    PrintTable(std::cout, {"SEQ", "AT", "ACTOR", "ACTION", "TARGET", "DECISION", "REASON"}, rows);
+    if (!Text(*list, "next_page_token").empty()) std::cerr << "(more events: raise --limit or leave it out)\n";
   });
 }
 

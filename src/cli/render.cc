@@ -59,7 +59,7 @@ std::string HumanBytes(uint64_t bytes) {
 }
 
 void PrintError(std::ostream& err, std::string_view program, const Status& status, OutputFormat format) {
-  if (format == OutputFormat::kJson) {
+  if (format != OutputFormat::kTable) {
     nlohmann::json body = {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}};
     err << body.dump() << "\n";
     return;

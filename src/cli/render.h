@@ -15,7 +15,8 @@
 
 namespace edl::cli {
 
-enum class OutputFormat { kTable, kJson };
+// kJsonLines: one JSON object per line (`-o jsonl`), for exports and tools like jq -c.
+enum class OutputFormat { kTable, kJson, kJsonLines };
 
 // `indent` goes before every line, header included.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
@@ -25,7 +26,8 @@ void PrintFields(std::ostream& out, const std::vector<std::pair<std::string, std
 void PrintJson(std::ostream& out, const nlohmann::json& value);
 // "12.3 MB", "1.0 GB", "512 B".
 std::string HumanBytes(uint64_t bytes);
-// "edl: not found: dataset 'x' does not exist" (or a JSON error object when json is set).
+// "edl: not found: dataset 'x' does not exist", or a JSON error object on one line for json and
+// jsonl.
 void PrintError(std::ostream& err, std::string_view program, const Status& status, OutputFormat format);
 
 std::string Join(const std::vector<std::string>& items, std::string_view separator = ", ");

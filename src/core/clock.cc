@@ -28,7 +28,7 @@ std::optional<std::chrono::system_clock::time_point> ParseUtcDate(std::string_vi
   }
   std::chrono::year_month_day date{std::chrono::year(parts[0]), std::chrono::month(static_cast<unsigned>(parts[1])),
                                    std::chrono::day(static_cast<unsigned>(parts[2]))};
-  if (parts[0] < 1970 || !date.ok()) return std::nullopt;
+  if (parts[0] < 1970 || parts[0] > 2200 || !date.ok()) return std::nullopt;  // a time_point ends in 2262
   return std::chrono::sys_days(date);
 }
 

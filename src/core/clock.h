@@ -25,7 +25,7 @@ class SystemClock final : public Clock {
 std::string FormatTimestamp(std::chrono::system_clock::time_point t);
 
 // 00:00 UTC of a calendar date written "YYYY-MM-DD"; nullopt unless it is exactly that and a real
-// date (1970..9999).
+// date of the years 1970..2200.
 std::optional<std::chrono::system_clock::time_point> ParseUtcDate(std::string_view text);
 
 }  // namespace edl

@@ -6,6 +6,7 @@
 #include "access/authorizer.h"
 #include "access/grants.h"
 #include "catalog/catalog.h"
+#include "core/clock.h"
 #include "core/serialize.h"
 #include "deploy/inventory.h"
 #include "http/server_internal.h"
@@ -28,6 +29,30 @@ Result<int64_t> ParseWhole(std::string_view what, const std::string& text, int64
                                        text.substr(0, 40)));
   }
   return value;
+}
+
+// A time bound of an audit query in the form the log stores ("2026-11-29T08:35:02.123Z", which
+// sorts as text): that form itself, or a whole second ("…T08:35:02Z"), or a day ("2026-11-29",
+// meaning its start). Anything else is refused rather than compared as text and misread.
+Result<std::string> AuditTime(std::string_view what, const std::string& text) {
+  auto digits = [&](size_t from, size_t n) {
+    if (from + n > text.size()) return false;
+    for (size_t i = from; i < from + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+    }
+    return true;
+  };
+  bool date = text.size() >= 10 && digits(0, 4) && text[4] == '-' && digits(5, 2) && text[7] == '-' && digits(8, 2) &&
+              ParseUtcDate(text.substr(0, 10)).has_value();
+  bool clock = text.size() >= 20 && text[10] == 'T' && digits(11, 2) && text[13] == ':' && digits(14, 2) &&
+               text[16] == ':' && digits(17, 2) && text.substr(11, 2) < "24" && text.substr(14, 2) < "60" &&
+               text.substr(17, 2) < "60";
+  if (date && text.size() == 10) return text + "T00:00:00.000Z";
+  if (date && clock && text.size() == 20 && text[19] == 'Z') return text.substr(0, 19) + ".000Z";
+  if (date && clock && text.size() == 24 && text[19] == '.' && digits(20, 3) && text[23] == 'Z') return text;
+  return InvalidArgument(fmt::format("{} must be a UTC time like 2026-11-29T08:35:02Z (or .123Z), or a day like "
+                                     "2026-11-29; got '{}'",
+                                     what, text.substr(0, 40)));
 }
 
 Result<int64_t> Limit(const Call& call) {
@@ -487,7 +512,13 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   // ---- Grants and access requests.
   add("GET", "/v1/datasets/{name}/grants", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
-    bool include_revoked = call.Query("include_revoked").value_or("false") == "true";
+    bool include_revoked = false;
+    if (auto text = call.Query("include_revoked")) {
+      if (*text != "true" && *text != "false") {
+        return InvalidArgument(fmt::format("include_revoked must be true or false, got '{}'", text->substr(0, 40)));
+      }
+      include_revoked = *text == "true";
+    }
     ASSIGN_OR_RETURN(std::vector<GrantRecord> grants,
                      s->services.grants.ListDatasetGrants(scope, call.path.at("name"), include_revoked, Context(call)));
     json out = {{"grants", json::array()}};
@@ -537,8 +568,8 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   add("GET", "/v1/access-requests", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
     AccessRequestFilter filter;
-    if (auto state = call.Query("state")) {
-      ASSIGN_OR_RETURN(filter.state, ParseAccessRequestState(*state));
+    if (auto state_text = call.Query("state")) {
+      ASSIGN_OR_RETURN(filter.state, ParseAccessRequestState(*state_text));
     }
     if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
     ASSIGN_OR_RETURN(filter.limit, Limit(call));
@@ -573,8 +604,12 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     if (auto actor = call.Query("principal")) query.actor = *actor;
     if (auto dataset = call.Query("dataset")) query.dataset = *dataset;
     if (auto action = call.Query("action")) query.action = *action;
-    if (auto since = call.Query("since")) query.since = *since;
-    if (auto until = call.Query("until")) query.until = *until;
+    if (auto since = call.Query("since")) {
+      ASSIGN_OR_RETURN(query.since, AuditTime("since", *since));
+    }
+    if (auto until = call.Query("until")) {
+      ASSIGN_OR_RETURN(query.until, AuditTime("until", *until));
+    }
     if (auto decision = call.Query("decision")) {
       if (*decision != "allow" && *decision != "deny") {
         return InvalidArgument(fmt::format("decision must be allow or deny, got '{}'", decision->substr(0, 40)));

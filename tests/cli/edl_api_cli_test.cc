@@ -5,7 +5,6 @@
 // edl-api's output (except the one `tokens create` prints) or the server's log.
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_runner.h"
 #include "http/server_fixture.h"
 
 namespace edl {
@@ -23,6 +23,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using nlohmann::json;
+using testing::ApiBinary;
+using testing::ApiRunner;
 using testing::CommandResult;
 using testing::RunCommand;
 using testing::ServerTest;
@@ -40,40 +42,6 @@ qc:
 constexpr char kTraffic[] = "name: web-traffic\ntier: internal\ndescription: Page views\nowners: [admin]\n";
 constexpr char kGoodCsv[] = "order_id,amount\n1,10.5\n2,20.25\n3,7\n";
 constexpr char kUnreachableUrl[] = "http://127.0.0.1:1";
-
-std::string ApiBinary() { return (fs::path(testing::EdlBinary()).parent_path() / "edl-api").string(); }
-
-// Runs edl-api with exactly the settings given: HOME is a folder of the test's (no config file
-// unless the test writes one) and EDL_URL/EDL_TOKEN are always set, empty meaning "not set".
-// Every run is checked: no secret in `secrets` appears on stdout or stderr, except that a
-// `tokens create` may print the new one alone on stdout.
-class ApiRunner {
- public:
-  explicit ApiRunner(fs::path home) : home_(std::move(home)) { fs::create_directories(home_); }
-
-  void AddSecret(const std::string& secret) { secrets_.insert(secret); }
-  const std::set<std::string>& secrets() const { return secrets_; }
-
-  CommandResult Run(const std::string& url, const std::string& token, const std::vector<std::string>& args) const {
-    std::string command = "edl-api";
-    for (const std::string& arg : args) command += " " + arg;
-    // Through env(1): RunCommand appends its variables after the inherited ones, and getenv() finds
-    // the first, so an inherited HOME or EDL_TOKEN would win.
-    std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home_.string(), "EDL_URL=" + url,
-                                     "EDL_TOKEN=" + token, ApiBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    CommandResult r = RunCommand(argv);
-    for (const std::string& secret : secrets_) {
-      EXPECT_THAT(r.out, Not(HasSubstr(secret))) << "a token on stdout of: " << command;
-      EXPECT_THAT(r.err, Not(HasSubstr(secret))) << "a token on stderr of: " << command;
-    }
-    return r;
-  }
-
- private:
-  fs::path home_;
-  std::set<std::string> secrets_;
-};
 
 class EdlApiCli : public ::testing::Test {
  protected:
