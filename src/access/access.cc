@@ -214,6 +214,7 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
           return PermissionDenied(fmt::format("token {} expired at {}", cached.token_id, *cached.token_expires_at));
         }
         identity = cached;
+        identity.epoch = epoch;
         return Status::Ok();
       }
     }
@@ -231,6 +232,7 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
     identity.groups = user->groups;
     identity.token_id = token->id;
     identity.token_expires_at = token->expires_at;
+    identity.epoch = epoch;
     std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= 10000) cache_.clear();
     cache_[hash] = {epoch, identity};

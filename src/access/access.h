@@ -28,6 +28,7 @@ struct Identity {
   std::vector<std::string> groups;
   int64_t token_id = 0;                     // 0 for local operators (no token)
   std::optional<std::string> token_expires_at;
+  int64_t epoch = 0;                        // the access epoch Authenticate saw; 0: unknown
   std::string Ref() const { return "user:" + user; }
   bool operator==(const Identity&) const = default;
 };

@@ -1,5 +1,6 @@
 #include "access/audit_writer.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -67,7 +68,23 @@ void AuditWriter::Run() {
       room_.notify_all();
       continue;
     }
-    // The batch stays queued (nothing is dropped); try again after a pause.
+    if (status.code() == StatusCode::kInvalidArgument) {
+      // An event the catalog can never take (a caller's bug) must not stall the log: write the
+      // batch one event at a time and report, then drop, only the events refused as invalid.
+      lock.unlock();
+      for (const AuditEvent& event : batch) {
+        Status one = catalog_.Write([&](CatalogTransaction& tx) { return tx.AppendAudit(event).status(); });
+        if (!one.ok() && options_.on_error) options_.on_error(one);
+      }
+      lock.lock();
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      written_ += static_cast<int64_t>(n);
+      room_.notify_all();
+      continue;
+    }
+    // The batch stays queued (nothing is dropped); try again after a pause. Its events were moved
+    // out of the first n slots, which only this thread removes: move them back.
+    std::move(batch.begin(), batch.end(), queue_.begin());
     if (options_.on_error) {
       lock.unlock();
       options_.on_error(status);

@@ -4,7 +4,8 @@
 // AuditWriter is the server's sink: a request thread only queues its event; one writer thread
 // appends queued events in batches, one catalog transaction per batch, so auditing every decision
 // costs a request no catalog write. Nothing is dropped: when the queue is full, Record waits; when
-// the catalog refuses a batch, the writer keeps it and tries again. Events queued but not yet
+// the catalog refuses a batch, the writer keeps it and tries again (an event refused as invalid —
+// a caller's bug — is reported through on_error and dropped, so it cannot stall the log). Events queued but not yet
 // written when the process is killed (-9) are lost — at most one batch interval's worth; Flush and
 // the destructor write everything queued. Record never touches the catalog itself, so it may be
 // called inside a catalog transaction. Thread-safe.
@@ -41,7 +42,7 @@ struct AuditWriterOptions {
 
 class AuditWriter : public AuditSink {
  public:
-  AuditWriter(Catalog& catalog, AuditWriterOptions options = {});
+  explicit AuditWriter(Catalog& catalog, AuditWriterOptions options = {});
   ~AuditWriter() override;  // writes what is queued (retrying for up to 10 s), then stops
   AuditWriter(const AuditWriter&) = delete;
   AuditWriter& operator=(const AuditWriter&) = delete;

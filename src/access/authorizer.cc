@@ -240,17 +240,21 @@ std::string Authorizer::Now() const { return FormatTimestamp(clock_.Now()); }
 
 Result<AccessScope> Authorizer::ScopeFor(const Identity& identity) {
   AccessScope scope;
+  auto cached = [&](int64_t epoch) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(identity.user);
+    if (it == cache_.end() || it->second.epoch_ != epoch || it->second.admin_ != identity.admin ||
+        it->second.groups_ != identity.groups) {
+      return false;
+    }
+    scope = it->second;
+    return true;
+  };
+  // Authenticate read the epoch a moment ago: at that epoch, a cached scope is still exact.
+  if (identity.epoch != 0 && cached(identity.epoch)) return scope;
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
     ASSIGN_OR_RETURN(int64_t epoch, tx.AccessEpoch());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = cache_.find(identity.user);
-      if (it != cache_.end() && it->second.epoch_ == epoch && it->second.admin_ == identity.admin &&
-          it->second.groups_ == identity.groups) {
-        scope = it->second;
-        return Status::Ok();
-      }
-    }
+    if (cached(epoch)) return Status::Ok();
     scope = AccessScope();
     scope.user_ = identity.user;
     scope.admin_ = identity.admin;

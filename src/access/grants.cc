@@ -255,7 +255,7 @@ Result<AccessRequestRecord> GrantService::RequestAccess(const AccessScope& actor
 }
 
 Result<AccessRequestRecord> GrantService::Approve(const AccessScope& actor, int64_t request_id,
-                                                  const AccessContext& context) {
+                                                  const AccessContext& context, const std::string& note) {
   AccessRequestRecord record;
   std::string target = fmt::format("access_request:{}", request_id);
   bool decided = false;
@@ -310,6 +310,7 @@ Result<AccessRequestRecord> GrantService::Approve(const AccessScope& actor, int6
     record.state = AccessRequestState::kApproved;
     record.decided_by = me;
     record.decided_at = now;
+    record.decision_reason = note;
     record.grant_id = grant.id;
     RETURN_IF_ERROR(tx.UpdateAccessRequest(record));
     RETURN_IF_ERROR(AppendChange(tx, actor, "access_request.approve", target, {{"request", ToJson(record)}}, context));
@@ -389,26 +390,33 @@ Result<std::vector<EffectiveRole>> GrantService::EffectiveRoles(const AccessScop
   std::vector<EffectiveRole> roles;
   std::string now = FormatTimestamp(clock_.Now());
   if (scope.admin()) roles.push_back({"instance-admin", "the user is an instance admin", std::nullopt});
-  for (const HeldGrant& grant : scope.grants()) {
-    if (grant.expires_at && *grant.expires_at <= now) continue;
-    std::string via = fmt::format("grant {} to {}", grant.id, PrincipalRef(grant.principal));
-    roles.push_back({grant.role, via, grant.expires_at});
-  }
+  std::map<std::string, Tier> tiers;  // of every dataset, to leave out grants that do not count
+  std::vector<EffectiveRole> owned;
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
     DatasetFilter filter;
     filter.limit = 1000;
     while (true) {
       ASSIGN_OR_RETURN(std::vector<DatasetRecord> page, tx.ListDatasetsFiltered(filter));
       for (const DatasetRecord& dataset : page) {
+        tiers[dataset.spec.name] = dataset.spec.tier;
         const auto& owners = dataset.spec.owners;
         if (std::find(owners.begin(), owners.end(), scope.user()) != owners.end()) {
-          roles.push_back({DatasetRoleName(dataset.spec.name, AccessLevel::kAdmin), "owner of the dataset", std::nullopt});
+          owned.push_back({DatasetRoleName(dataset.spec.name, AccessLevel::kAdmin), "owner of the dataset", std::nullopt});
         }
       }
       if (static_cast<int64_t>(page.size()) < filter.limit) return Status::Ok();
       filter.after_name = page.back().spec.name;
     }
   }));
+  for (const HeldGrant& grant : scope.grants()) {
+    if (grant.expires_at && *grant.expires_at <= now) continue;
+    auto tier = tiers.find(grant.dataset);
+    bool sensitive = tier != tiers.end() && tier->second == Tier::kSensitive;
+    if (sensitive && (grant.principal.kind != PrincipalKind::kUser || !grant.expires_at)) continue;
+    std::string via = fmt::format("grant {} to {}", grant.id, PrincipalRef(grant.principal));
+    roles.push_back({grant.role, via, grant.expires_at});
+  }
+  roles.insert(roles.end(), owned.begin(), owned.end());
   return roles;
 }
 

@@ -64,13 +64,16 @@ class GrantService {
                                             const AccessContext& context);
   // Needs admin on the dataset, and the approver is not the grantee (nor, with two-person
   // approval, the first approver). Conflict when the request is no longer pending.
-  Result<AccessRequestRecord> Approve(const AccessScope& actor, int64_t request_id, const AccessContext& context);
+  // `note`, when given, is kept as the request's decision_reason.
+  Result<AccessRequestRecord> Approve(const AccessScope& actor, int64_t request_id, const AccessContext& context,
+                                      const std::string& note = "");
   Result<AccessRequestRecord> Deny(const AccessScope& actor, int64_t request_id, const std::string& reason,
                                    const AccessContext& context);
   // Requests the caller may see: its own, and those on datasets it administers (all for admins).
   Result<std::vector<AccessRequestRecord>> ListRequests(const AccessScope& actor, const AccessRequestFilter& filter);
 
-  // The roles the identity holds now, with their sources (expired grants left out).
+  // The roles the identity holds now, with their sources; grants that do not count (expired, or on
+  // a sensitive dataset to a group or without an expiry) are left out.
   Result<std::vector<EffectiveRole>> EffectiveRoles(const AccessScope& scope);
 
  private:

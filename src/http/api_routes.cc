@@ -43,7 +43,10 @@ Result<std::string> AuditTime(std::string_view what, const std::string& text) {
     return true;
   };
   bool date = text.size() >= 10 && digits(0, 4) && text[4] == '-' && digits(5, 2) && text[7] == '-' && digits(8, 2) &&
-              ParseUtcDate(text.substr(0, 10)).has_value();
+              std::chrono::year_month_day(std::chrono::year(std::stoi(text.substr(0, 4))),
+                                          std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
+                                          std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2)))))
+                  .ok();
   bool clock = text.size() >= 20 && text[10] == 'T' && digits(11, 2) && text[13] == ':' && digits(14, 2) &&
                text[16] == ':' && digits(17, 2) && text.substr(11, 2) < "24" && text.substr(14, 2) < "60" &&
                text.substr(17, 2) < "60";
@@ -581,10 +584,9 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
   add("POST", "/v1/access-requests/{id}/approve", true, [s](Call& call) {
     ASSIGN_OR_RETURN(int64_t id, PathNumber(call, "id", "the access request id"));
-    ASSIGN_OR_RETURN(std::string unused, ReadReason(call, *s, /*required=*/false));
-    (void)unused;
+    ASSIGN_OR_RETURN(std::string note, ReadReason(call, *s, /*required=*/false));
     ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
-    ASSIGN_OR_RETURN(AccessRequestRecord record, s->services.grants.Approve(scope, id, Context(call)));
+    ASSIGN_OR_RETURN(AccessRequestRecord record, s->services.grants.Approve(scope, id, Context(call), note));
     call.Reply(200, ToJson(record));
     return Status::Ok();
   });

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -54,6 +55,9 @@ Result<json> ReadJsonBody(Call& call, int64_t max_bytes) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     return InvalidArgument(fmt::format("the request body is not valid JSON (at byte {})", e.byte));
+  } catch (const json::exception&) {
+    // The parser's other refusal: a number too large for a double ("1e400").
+    return InvalidArgument("the request body holds a number out of range");
   }
 }
 
@@ -120,6 +124,9 @@ Status BodyFields::OptionalInt(const std::string& key, std::optional<int64_t>& o
   if (it == body_.end() || it->is_null()) return Status::Ok();
   if (!it->is_number_integer()) {
     return InvalidArgument(fmt::format("field '{}' must be a whole number, not {}", key, TypeName(*it)));
+  }
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return InvalidArgument(fmt::format("field '{}' is too large, got {}", key, it->get<uint64_t>()));
   }
   out = it->get<int64_t>();
   return Status::Ok();

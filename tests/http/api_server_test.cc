@@ -70,12 +70,7 @@ class ApiServer : public ::testing::Test {
     return r.Json();
   }
   static void ExpectError(const Reply& r, int status, const std::string& code, const std::string& message_part) {
-    EXPECT_EQ(r.status, status) << r.body;
-    json body = r.Json();
-    ASSERT_TRUE(body.is_object()) << r.body;
-    EXPECT_EQ(body["error"]["code"], code) << r.body;
-    EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr(message_part));
-    EXPECT_EQ(body["error"]["details"]["request_id"], r.Header("x-request-id"));
+    testing::ExpectApiError(r, status, code, message_part);
   }
 
   std::string extra_config_;
@@ -173,13 +168,27 @@ TEST_F(ApiServer, UnknownRoutesAndMethods) {
   EXPECT_EQ(wrong.Header("allow"), "GET");
 }
 
-TEST_F(ApiServer, ListsOnlyReadableDatasetsWithFiltersAndPaging) {
+TEST_F(ApiServer, ListsVisibleDatasetsWithTheCallersAccessFiltersAndPaging) {
   json alice = t_->Get("/v1/datasets", t_->alice_token).Json();
-  ASSERT_EQ(alice["datasets"].size(), 1u);  // internal through employees; the restricted one is not hers
-  EXPECT_EQ(alice["datasets"][0]["name"], "web-traffic");
-  EXPECT_EQ(alice["datasets"][0]["tier"], "internal");
-  EXPECT_EQ(alice["datasets"][0]["updates_count"], 0);
+  // The internal one she reads through employees; the restricted one is listed so she can ask for
+  // it, with what asking needs and nothing about its contents.
+  ASSERT_EQ(alice["datasets"].size(), 2u) << alice.dump();
   EXPECT_TRUE(alice["next_page_token"].is_null());
+  const json& restricted_view = alice["datasets"][0];
+  EXPECT_EQ(restricted_view["name"], "sales-orders");
+  EXPECT_EQ(restricted_view["tier"], "restricted");
+  EXPECT_EQ(restricted_view["access"], "none");
+  EXPECT_EQ(restricted_view["description"], "Orders from the EU web shop");
+  std::set<std::string> keys;
+  for (const auto& [key, value] : restricted_view.items()) keys.insert(key);
+  EXPECT_EQ(keys, (std::set<std::string>{"name", "tier", "region", "description", "owners", "policy", "created_at",
+                                          "updated_at", "access"}));
+  const json& internal_view = alice["datasets"][1];
+  EXPECT_EQ(internal_view["name"], "web-traffic");
+  EXPECT_EQ(internal_view["tier"], "internal");
+  EXPECT_EQ(internal_view["access"], "read");
+  EXPECT_EQ(internal_view["updates_count"], 0);
+  EXPECT_TRUE(internal_view.contains("bucket"));
 
   for (int i = 0; i < 5; ++i) {
     t_->DeployDataset("name: extra-" + std::to_string(i) + "\ntier: internal\ndescription: Extra number " +
@@ -187,12 +196,15 @@ TEST_F(ApiServer, ListsOnlyReadableDatasetsWithFiltersAndPaging) {
   }
   json all = t_->Get("/v1/datasets", t_->admin_token).Json();
   EXPECT_EQ(all["datasets"].size(), 7u);
+  for (const json& d : all["datasets"]) EXPECT_EQ(d["access"], "admin") << d.dump();
   json restricted = t_->Get("/v1/datasets?tier=restricted", t_->admin_token).Json();
   ASSERT_EQ(restricted["datasets"].size(), 1u);
   EXPECT_EQ(restricted["datasets"][0]["name"], "sales-orders");
+  EXPECT_EQ(restricted["datasets"][0]["qc"].size(), 1u);  // admins get the whole dataset
   EXPECT_EQ(t_->Get("/v1/datasets?name=extra-", t_->admin_token).Json()["datasets"].size(), 5u);
   EXPECT_EQ(t_->Get("/v1/datasets?q=NUMBER%203", t_->admin_token).Json()["datasets"][0]["name"], "extra-3");
   EXPECT_EQ(t_->Get("/v1/datasets?owner=nobody", t_->admin_token).Json()["datasets"].size(), 0u);
+  EXPECT_EQ(t_->Get("/v1/datasets?tier=restricted", t_->alice_token).Json()["datasets"].size(), 1u);
 
   std::vector<std::string> names;
   std::string token;
@@ -210,14 +222,41 @@ TEST_F(ApiServer, ListsOnlyReadableDatasetsWithFiltersAndPaging) {
   ExpectError(t_->Get("/v1/datasets?limit=abc", t_->admin_token), 400, "invalid_argument", "limit");
 }
 
-TEST_F(ApiServer, ReadingARestrictedDatasetNeedsAGrant) {
-  ExpectError(t_->Get("/v1/datasets/sales-orders", t_->alice_token), 403, "permission_denied", "sales-orders:read");
-  ExpectError(t_->Get("/v1/datasets/sales-orders/updates", t_->alice_token), 403, "permission_denied", "read");
-  EXPECT_EQ(t_->Get("/v1/datasets/sales-orders", t_->admin_token).status, 200);
-  EXPECT_EQ(t_->Get("/v1/datasets/web-traffic", t_->alice_token).status, 200);
+TEST_F(ApiServer, ReadingOrWritingARestrictedDatasetNeedsAGrant) {
+  // Alice sees that it exists and what to ask for, not what is in it.
+  Reply shown = t_->Get("/v1/datasets/sales-orders", t_->alice_token);
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.Json()["access"], "none");
+  EXPECT_EQ(shown.Json()["owners"], json::array({"admin"}));
+  for (const char* hidden : {"qc", "updates", "updates_count", "bucket", "grants", "format", "generation"}) {
+    EXPECT_FALSE(shown.Json().contains(hidden)) << hidden << " in " << shown.body;
+  }
+  EXPECT_THAT(shown.body, Not(HasSubstr("order_id")));  // the QC check's column
+  ExpectError(t_->Get("/v1/datasets/sales-orders/updates", t_->alice_token), 403, "permission_denied",
+              "sales-orders:read");
+  ExpectError(t_->Get("/v1/datasets/sales-orders/updates/1", t_->alice_token), 403, "permission_denied",
+              "sales-orders:read");
+  ExpectError(t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->alice_token, R"({"sources":["drop:"]})"), 403,
+              "permission_denied", "sales-orders:write");
+  EXPECT_EQ(t_->Get("/v1/datasets/sales-orders", t_->admin_token).Json()["access"], "admin");
+  EXPECT_EQ(t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token).status, 200);
+  EXPECT_EQ(t_->Get("/v1/datasets/web-traffic", t_->alice_token).Json()["access"], "read");
+  EXPECT_EQ(t_->Get("/v1/datasets/web-traffic/updates", t_->alice_token).status, 200);
   // Writing an internal dataset needs more than internal-read.
   ExpectError(t_->Send("POST", "/v1/datasets/web-traffic/ingest", t_->alice_token, R"({"sources":["drop:"]})"), 403,
               "permission_denied", "web-traffic:write");
+
+  // A read grant opens the dataset for reading, and only for reading.
+  Reply granted = t_->Send("POST", "/v1/datasets/sales-orders/grants", t_->admin_token,
+                           R"({"principal": "user:alice", "level": "read"})");
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  json full = t_->Get("/v1/datasets/sales-orders", t_->alice_token).Json();
+  EXPECT_EQ(full["access"], "read");
+  EXPECT_EQ(full["qc"].size(), 1u);
+  EXPECT_EQ(full["updates_count"], 0);
+  EXPECT_EQ(t_->Get("/v1/datasets/sales-orders/updates", t_->alice_token).status, 200);
+  ExpectError(t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->alice_token, R"({"sources":["drop:"]})"), 403,
+              "permission_denied", "sales-orders:write");
 }
 
 TEST_F(ApiServer, PathTraversalInNamesIsRefused) {
@@ -409,7 +448,8 @@ TEST_F(ApiServer, ConcurrentCancelAndCompleteLeaveOneConsistentOutcome) {
   std::set<int64_t> complete_updates;
   Reply first = t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token);
   ASSERT_EQ(first.status, 200) << first.body.substr(0, 500);
-  for (const json& u : first.Json()["updates"]) {
+  const json first_updates = first.Json()["updates"];  // not a loop over a temporary's member
+  for (const json& u : first_updates) {
     if (u["state"] == "complete") complete_updates.insert(u["number"].get<int64_t>());
   }
   size_t succeeded = 0;
@@ -427,7 +467,8 @@ TEST_F(ApiServer, ConcurrentCancelAndCompleteLeaveOneConsistentOutcome) {
   complete_updates.clear();
   Reply listing = t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token);
   ASSERT_EQ(listing.status, 200) << listing.body.substr(0, 500);
-  for (const json& u : listing.Json()["updates"]) {
+  const json updates = listing.Json()["updates"];
+  for (const json& u : updates) {
     if (u["state"] == "complete") complete_updates.insert(u["number"].get<int64_t>());
   }
   EXPECT_EQ(complete_updates.size(), succeeded);

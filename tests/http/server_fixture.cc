@@ -164,6 +164,17 @@ Reply FromResult(const httplib::Result& result) {
 }
 }  // namespace
 
+void ExpectApiError(const Reply& reply, int status, const std::string& code, const std::string& message_part) {
+  EXPECT_EQ(reply.status, status) << reply.body;
+  nlohmann::json body = reply.Json();
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << reply.body;
+  EXPECT_EQ(body["error"]["code"], code) << reply.body;
+  ASSERT_TRUE(body["error"]["message"].is_string()) << reply.body;
+  EXPECT_NE(body["error"]["message"].get<std::string>().find(message_part), std::string::npos)
+      << "'" << message_part << "' not in: " << reply.body;
+  EXPECT_EQ(body["error"]["details"]["request_id"], reply.Header("x-request-id")) << reply.body;
+}
+
 Reply ServerTest::Get(const std::string& path, const std::string& token) const {
   return Send("GET", path, token, "");
 }

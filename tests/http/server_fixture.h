@@ -53,6 +53,10 @@ struct Reply {
   }
 };
 
+// Expects the API's one error shape: `status`, the error `code`, a message containing
+// `message_part`, and the response's X-Request-Id repeated in the body.
+void ExpectApiError(const Reply& reply, int status, const std::string& code, const std::string& message_part);
+
 // A deployed instance with users `admin` (instance admin) and `alice`, tokens for both, and a
 // server on it.
 class ServerTest {
