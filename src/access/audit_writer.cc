@@ -32,10 +32,11 @@ void AuditWriter::Record(AuditEvent event) {
 Status AuditWriter::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   int64_t target = recorded_;
+  ++flush_waiters_;
   wake_.notify_one();
-  if (!room_.wait_for(lock, timeout, [&] { return written_ >= target; })) {
-    return Unavailable("the audit log did not take the queued access decisions in time");
-  }
+  bool done = room_.wait_for(lock, timeout, [&] { return written_ >= target; });
+  --flush_waiters_;
+  if (!done) return Unavailable("the audit log did not take the queued access decisions in time");
   return Status::Ok();
 }
 
@@ -50,8 +51,9 @@ void AuditWriter::Run() {
     wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return;  // stopping, nothing left
     // Let a batch gather unless it is already full (or we are stopping).
-    if (queue_.size() < options_.max_batch && !stopping_) {
-      wake_.wait_for(lock, options_.interval, [&] { return queue_.size() >= options_.max_batch || stopping_; });
+    if (queue_.size() < options_.max_batch && !stopping_ && flush_waiters_ == 0) {
+      wake_.wait_for(lock, options_.interval,
+                     [&] { return queue_.size() >= options_.max_batch || stopping_ || flush_waiters_ > 0; });
     }
     size_t n = std::min(queue_.size(), options_.max_batch);
     std::vector<AuditEvent> batch(std::make_move_iterator(queue_.begin()),

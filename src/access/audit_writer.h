@@ -64,6 +64,7 @@ class AuditWriter : public AuditSink {
   std::deque<AuditEvent> queue_;
   int64_t recorded_ = 0;           // events ever queued
   int64_t written_ = 0;            // events ever written
+  int flush_waiters_ = 0;          // Flush calls waiting: write without gathering a batch first
   bool stopping_ = false;
   std::thread thread_;
 };

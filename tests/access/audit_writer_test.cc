@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -188,6 +189,32 @@ TEST_F(AuditWriterTest, DestructorWritesEverythingQueued) {
   ASSERT_EQ(events.size(), 40u);
   EXPECT_EQ(events.front().request_id, "req-2-0");
   EXPECT_EQ(events.back().request_id, "req-2-39");
+  ExpectValidChain();
+}
+
+TEST_F(AuditWriterTest, AnEventTheCatalogCanNeverTakeIsReportedAndDoesNotStallTheOthers) {
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
+  AuditWriterOptions options;
+  options.interval = 1s;  // the three events go in one batch
+  options.on_error = [&](const Status& status) {
+    std::lock_guard<std::mutex> lock(errors_mutex);
+    errors.push_back(status.message());
+  };
+  AuditWriter writer(*catalog_, options);
+  writer.Record(Decision(3, 0));
+  AuditEvent broken = Decision(3, 1);
+  broken.actor.clear();  // a caller's bug
+  writer.Record(broken);
+  writer.Record(Decision(3, 2));
+  ASSERT_OK(writer.Flush(10s));
+  std::vector<AuditEvent> events = AllAudit(*catalog_);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].request_id, "req-3-0");
+  EXPECT_EQ(events[1].request_id, "req-3-2");
+  std::lock_guard<std::mutex> lock(errors_mutex);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_THAT(errors.back(), ::testing::HasSubstr("needs an actor and an action"));
   ExpectValidChain();
 }
 
