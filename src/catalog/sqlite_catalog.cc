@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -90,17 +93,46 @@ Result<std::string> SpecJson(const DatasetSpec& spec) {
 
 constexpr std::string_view kDatasetColumns = "name, spec_json, bucket, generation, created_at, updated_at";
 
+// Parsed dataset specs by their stored JSON text, for every catalog in the process: listing and
+// reading datasets is the server's most frequent catalog work, and parsing the JSON was most of
+// it. Keyed by the exact text, so a changed spec (or another catalog's) can never be served from
+// here; bounded by clearing it when full.
+constexpr size_t kMaxCachedSpecs = 20000;
+std::shared_mutex spec_cache_mutex;
+std::unordered_map<std::string, DatasetSpec>& SpecCache() {
+  static auto* cache = new std::unordered_map<std::string, DatasetSpec>();  // never destroyed: used at exit
+  return *cache;
+}
+
+bool CachedSpec(const std::string& text, DatasetSpec& out) {
+  std::shared_lock lock(spec_cache_mutex);
+  auto it = SpecCache().find(text);
+  if (it == SpecCache().end()) return false;
+  out = it->second;
+  return true;
+}
+
+void RememberSpec(std::string text, const DatasetSpec& spec) {
+  std::unique_lock lock(spec_cache_mutex);
+  if (SpecCache().size() >= kMaxCachedSpecs) SpecCache().clear();
+  SpecCache().emplace(std::move(text), spec);
+}
+
 Result<DatasetRecord> ReadDataset(const Connection& db, const Statement& row) {
   std::string name = row.Text(0);
   auto damaged = [&](std::string_view why) {
     return Internal(fmt::format("catalog '{}' is damaged: dataset '{}': {}", db.path(), name, why));
   };
-  nlohmann::json json = nlohmann::json::parse(row.Text(1), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return damaged("the stored spec is not valid JSON");
-  Result<DatasetSpec> spec = DatasetSpecFromJson(json);
-  if (!spec.ok()) return damaged(spec.status().message());
+  std::string text = row.Text(1);
   DatasetRecord record;
-  record.spec = std::move(spec).value();
+  if (!CachedSpec(text, record.spec)) {
+    nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) return damaged("the stored spec is not valid JSON");
+    Result<DatasetSpec> spec = DatasetSpecFromJson(json);
+    if (!spec.ok()) return damaged(spec.status().message());
+    record.spec = std::move(spec).value();
+    RememberSpec(std::move(text), record.spec);
+  }
   record.bucket = row.Text(2);
   record.generation = row.Int(3);
   record.created_at = row.Text(4);
