@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/clock.h"
 #include "core/names.h"
 
 namespace edl {
@@ -427,6 +429,7 @@ Status ParsePolicy(Fields& fields, DatasetSpec& spec) {
   if (spec.policy.max_grant_days && (*spec.policy.max_grant_days < 1 || *spec.policy.max_grant_days > 3650)) {
     return policy.Where("max_grant_days").Error(policy.Node("max_grant_days"), "must be between 1 and 3650");
   }
+  RETURN_IF_ERROR(policy.Bool("two_person_approval", spec.policy.two_person_approval));
   return policy.Finish("policy");
 }
 
@@ -533,25 +536,30 @@ Status ParseGrants(Fields& fields, DatasetSpec& spec) {
   for (size_t i = 0; i < list.size(); ++i) {
     ASSIGN_OR_RETURN(Fields item, Fields::Of(list[i], at.Index(i)));
     std::string principal, level;
+    DeclaredGrant grant;
     RETURN_IF_ERROR(item.String("principal", principal, /*required=*/true));
     RETURN_IF_ERROR(item.String("level", level, /*required=*/true));
+    RETURN_IF_ERROR(item.String("justification", grant.justification));
+    RETURN_IF_ERROR(item.OptionalString("until", grant.until));
     RETURN_IF_ERROR(item.Finish("a grant"));
-    DeclaredGrant grant;
     auto parsed_principal = ParsePrincipalRef(principal);
     if (!parsed_principal.ok()) return item.Where("principal").Error(item.Node("principal"), parsed_principal.status().message());
     auto parsed_level = ParseAccessLevel(level);
     if (!parsed_level.ok()) return item.Where("level").Error(item.Node("level"), parsed_level.status().message());
     grant.principal = *parsed_principal;
     grant.level = *parsed_level;
-    // Sensitive read access is need-to-know: individual users, a justification and an expiry,
-    // none of which a file can carry. Such grants go through the grant workflow instead.
-    if (spec.tier == Tier::kSensitive && grant.level == AccessLevel::kRead) {
-      return at.Index(i).Error(list[i], "read grants on a sensitive dataset cannot be declared in the dataset file; "
-                                        "they are given to individual users with a justification and an expiry");
+    if (grant.until && !ParseUtcDate(*grant.until)) {
+      return item.Where("until").Error(
+          item.Node("until"),
+          fmt::format("expected a date written YYYY-MM-DD (the grant ends at 00:00 UTC that day), got '{}'",
+                      *grant.until));
     }
-    if (std::find(spec.grants.begin(), spec.grants.end(), grant) != spec.grants.end()) {
-      return at.Index(i).Error(list[i], fmt::format("grant of {} to {} is listed twice", level, principal));
-    }
+    // The tier's rules (who may be granted what, justification, expiry) depend on the clock and are
+    // checked by deploy, with the Authorizer's rules; here only the shape of the file.
+    bool listed = std::any_of(spec.grants.begin(), spec.grants.end(), [&](const DeclaredGrant& other) {
+      return other.principal == grant.principal && other.level == grant.level;
+    });
+    if (listed) return at.Index(i).Error(list[i], fmt::format("grant of {} to {} is listed twice", level, principal));
     spec.grants.push_back(std::move(grant));
   }
   return Status::Ok();
@@ -611,10 +619,6 @@ Result<DatasetSpec> ParseDatasetSpec(std::string_view yaml, std::string_view fil
     RETURN_IF_ERROR(CheckName(fields.Where("owners").Index(i), fields.Node("owners")[i], ValidatePrincipalName(spec.owners[i])));
   }
   RETURN_IF_ERROR(ParsePolicy(fields, spec));
-  if (spec.tier == Tier::kSensitive && !spec.policy.max_grant_days) {
-    return fields.Where("policy").Child("max_grant_days").Error(fields.Node("policy"),
-        "is required for a sensitive dataset (the longest a read grant may last, in days)");
-  }
   RETURN_IF_ERROR(ParseUpdates(fields, spec));
   RETURN_IF_ERROR(ParseFormat(fields, spec));
   std::string schema_changes = "warn";

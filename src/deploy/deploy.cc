@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "access/authorizer.h"
 #include "catalog/catalog.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/names.h"
 #include "core/serialize.h"
@@ -50,29 +52,131 @@ Status Audit(CatalogTransaction& tx, const std::string& actor, std::string actio
   return tx.AppendAudit(event).status();
 }
 
+// A grant the file wants: an owner's admin grant, or a declared grant with its expiry and
+// justification.
 struct WantedGrant {
   Principal principal;
   std::string role;
   std::string reason;
-  bool operator<(const WantedGrant& other) const {
-    return std::tie(principal.kind, principal.name, role) < std::tie(other.principal.kind, other.principal.name, other.role);
-  }
+  bool owner = false;
+  AccessLevel level = AccessLevel::kAdmin;
+  std::string justification;
+  std::optional<std::string> expires_at;  // FormatTimestamp of the declared `until`
 };
+
+// 00:00 UTC of a declared `until`, as grants record it; none when unset or not a date (which
+// CheckDeclaredGrants refuses before anything uses this).
+std::optional<std::string> DeclaredExpiry(const DeclaredGrant& grant) {
+  if (!grant.until) return std::nullopt;
+  auto date = ParseUtcDate(*grant.until);
+  if (!date) return std::nullopt;
+  return FormatTimestamp(*date);
+}
+
+// An expiry as people wrote it: the date for midnight expiries (all declared ones), else as stored.
+std::string ExpiryText(const std::optional<std::string>& expires_at) {
+  if (!expires_at) return "none";
+  constexpr std::string_view kMidnight = "T00:00:00.000Z";
+  if (expires_at->size() == 10 + kMidnight.size() && expires_at->substr(10) == kMidnight) {
+    return expires_at->substr(0, 10);
+  }
+  return *expires_at;
+}
+
+std::string JustificationText(const std::string& justification) {
+  return justification.empty() ? "none" : fmt::format("'{}'", justification);
+}
 
 std::vector<WantedGrant> WantedGrants(const DatasetSpec& spec, const std::string& source) {
   std::vector<WantedGrant> wanted;
   for (const std::string& owner : spec.owners) {
-    wanted.push_back({{PrincipalKind::kUser, owner}, DatasetRoleName(spec.name, AccessLevel::kAdmin),
-                      fmt::format("owner of the dataset in {}", source)});
+    WantedGrant w;
+    w.principal = {PrincipalKind::kUser, owner};
+    w.role = DatasetRoleName(spec.name, AccessLevel::kAdmin);
+    w.reason = fmt::format("owner of the dataset in {}", source);
+    w.owner = true;
+    wanted.push_back(std::move(w));
   }
   for (const DeclaredGrant& grant : spec.grants) {
-    WantedGrant w{grant.principal, DatasetRoleName(spec.name, grant.level), fmt::format("declared in {}", source)};
+    WantedGrant w;
+    w.principal = grant.principal;
+    w.role = DatasetRoleName(spec.name, grant.level);
+    w.reason = grant.justification.empty() ? fmt::format("declared in {}", source)
+                                           : fmt::format("declared in {}: {}", source, grant.justification);
+    w.level = grant.level;
+    w.justification = grant.justification;
+    w.expires_at = DeclaredExpiry(grant);
     bool duplicate = std::any_of(wanted.begin(), wanted.end(), [&](const WantedGrant& other) {
       return other.principal == w.principal && other.role == w.role;
     });
     if (!duplicate) wanted.push_back(std::move(w));
   }
   return wanted;
+}
+
+// The grant the stored spec declared for this principal and level, if any.
+const DeclaredGrant* FindDeclared(const DatasetSpec& spec, const Principal& principal, AccessLevel level) {
+  for (const DeclaredGrant& grant : spec.grants) {
+    if (grant.principal == principal && grant.level == level) return &grant;
+  }
+  return nullptr;
+}
+
+// Whether an active file grant is what the file wants. The justification is compared with the one
+// the stored spec declared (the spec and the file grants change together, in one transaction),
+// not parsed back out of the grant's reason, so deploying the same file from another path
+// changes nothing.
+bool Satisfies(const GrantRecord& grant, const WantedGrant& wanted, const std::optional<DatasetRecord>& existing) {
+  if (grant.principal != wanted.principal || grant.role != wanted.role || grant.expires_at != wanted.expires_at) {
+    return false;
+  }
+  if (wanted.owner) return true;
+  if (!existing) return false;
+  const DeclaredGrant* declared = FindDeclared(existing->spec, wanted.principal, wanted.level);
+  return declared != nullptr && declared->justification == wanted.justification;
+}
+
+// Why a file grant that is not wanted any more goes: replaced by a changed declaration of the same
+// principal, or no longer declared at all.
+std::string RevokeReason(const GrantRecord& grant, const std::vector<WantedGrant>& to_add,
+                         const std::vector<WantedGrant>& wanted, const std::optional<DatasetRecord>& existing,
+                         const std::string& source) {
+  const WantedGrant* same_role = nullptr;
+  const WantedGrant* other_level = nullptr;
+  for (const WantedGrant& w : to_add) {
+    if (w.principal != grant.principal || w.owner) continue;
+    if (w.role == grant.role) {
+      same_role = &w;
+    } else if (other_level == nullptr) {
+      other_level = &w;
+    }
+  }
+  if (same_role != nullptr) {
+    std::vector<std::string> changes;
+    if (grant.expires_at != same_role->expires_at) {
+      changes.push_back(fmt::format("until {} -> {}", ExpiryText(grant.expires_at), ExpiryText(same_role->expires_at)));
+    }
+    const DeclaredGrant* old =
+        existing ? FindDeclared(existing->spec, same_role->principal, same_role->level) : nullptr;
+    std::string old_justification = old != nullptr ? old->justification : "";
+    if (old_justification != same_role->justification) {
+      changes.push_back(fmt::format("justification {} -> {}", JustificationText(old_justification),
+                                    JustificationText(same_role->justification)));
+    }
+    if (changes.empty()) return fmt::format("declared anew in {}; replaced", source);
+    std::string joined;
+    for (const std::string& change : changes) joined += (joined.empty() ? "" : ", ") + change;
+    return fmt::format("changed in {} ({}); replaced", source, joined);
+  }
+  bool role_still_wanted = std::any_of(wanted.begin(), wanted.end(), [&](const WantedGrant& w) {
+    return w.principal == grant.principal && w.role == grant.role;
+  });
+  if (other_level != nullptr && !role_still_wanted) {
+    std::string old_level = grant.role.substr(grant.role.rfind(':') + 1);
+    return fmt::format("changed in {} (level {} -> {}); replaced", source, old_level,
+                       AccessLevelName(other_level->level));
+  }
+  return "no longer declared in " + source;
 }
 
 }  // namespace
@@ -97,8 +201,9 @@ std::string_view ChangeActionSymbol(ChangeAction action) {
   return "?";
 }
 
-Deployer::Deployer(const InstanceConfig& config, Catalog* catalog, ObjectStore* store, std::string actor)
-    : config_(config), catalog_(catalog), store_(store), actor_(std::move(actor)) {}
+Deployer::Deployer(const InstanceConfig& config, Catalog* catalog, ObjectStore* store, const Clock& clock,
+                   std::string actor)
+    : config_(config), catalog_(catalog), store_(store), clock_(clock), actor_(std::move(actor)) {}
 
 // ---------------------------------------------------------------------------------------------
 // Instance
@@ -226,6 +331,41 @@ Result<Plan> Deployer::ApplyInstance() {
 // ---------------------------------------------------------------------------------------------
 // Datasets
 
+Status Deployer::CheckDeclaredGrants(const DatasetSpec& spec, const std::string& source) const {
+  const auto now = clock_.Now();
+  DatasetRecord dataset;
+  dataset.spec = spec;
+  for (size_t i = 0; i < spec.grants.size(); ++i) {
+    const DeclaredGrant& grant = spec.grants[i];
+    std::string what = fmt::format("{}: grants[{}] ({} to {})", source, i, AccessLevelName(grant.level),
+                                   PrincipalRef(grant.principal));
+    if (spec.tier == Tier::kSensitive && spec.policy.two_person_approval) {
+      return InvalidArgument(fmt::format(
+          "{}: dataset '{}' is sensitive and its policy asks for two-person approval, so its grants cannot be "
+          "declared in the dataset file; they are made with `edl-api grants add` and a second admin's approval",
+          what, spec.name));
+    }
+    std::optional<std::string> expires_at;
+    if (grant.until) {
+      auto date = ParseUtcDate(*grant.until);
+      if (!date) {
+        return InvalidArgument(fmt::format("{}: until '{}' is not a date written YYYY-MM-DD", what, *grant.until));
+      }
+      if (*date <= now) {
+        return InvalidArgument(
+            fmt::format("{}: already expired (until {}: the grant ended at 00:00 UTC that day); "
+                        "remove it from the file or give a later date",
+                        what, *grant.until));
+      }
+      expires_at = FormatTimestamp(*date);
+    }
+    GrantProposal proposal{grant.principal, grant.level, grant.justification, expires_at, std::string(kFileGranter)};
+    Status rules = CheckGrantRules(dataset, proposal, now);
+    if (!rules.ok()) return InvalidArgument(fmt::format("{}: {}", what, rules.message()));
+  }
+  return Status::Ok();
+}
+
 struct Deployer::DatasetDiff {
   std::optional<DatasetRecord> existing;
   DatasetRecord wanted;
@@ -233,7 +373,7 @@ struct Deployer::DatasetDiff {
   std::vector<RoleRecord> roles_to_create;
   std::vector<Principal> principals_to_create;
   std::vector<WantedGrant> grants_to_add;
-  std::vector<GrantRecord> grants_to_revoke;
+  std::vector<std::pair<GrantRecord, std::string>> grants_to_revoke;  // with the reason
   bool write_folder = false;  // _dataset.json missing or stale
   Plan plan;
 };
@@ -243,6 +383,7 @@ Result<Deployer::DatasetDiff> Deployer::DiffDataset(const DatasetSpec& spec, con
   diff.plan.subject = fmt::format("dataset {}", spec.name);
   diff.wanted.spec = spec;
   diff.wanted.bucket = BucketName(config_.bucket_prefix, config_.instance, spec.tier, spec.region);
+  RETURN_IF_ERROR(CheckDeclaredGrants(spec, source));
   if (catalog_ == nullptr) {
     return NotFound(fmt::format("instance '{}' is not deployed yet (no catalog at {}); run `edl deploy` first",
                                 config_.instance, RedactCatalogUrl(config_.catalog.url)));
@@ -296,21 +437,24 @@ Result<Deployer::DatasetDiff> Deployer::DiffDataset(const DatasetSpec& spec, con
                               grant.principal) != diff.principals_to_create.end();
       if (!exists && !queued) diff.principals_to_create.push_back(grant.principal);
     }
+    // Only the file's own grants take part: a person's grant of the same role neither stands in for
+    // a declared one nor is ever revoked here.
     GrantFilter filter;
     filter.dataset = spec.name;
     ASSIGN_OR_RETURN(auto active, tx.ListGrants(filter));
+    std::vector<bool> kept(active.size(), false);
     for (const WantedGrant& grant : wanted) {
-      bool have = std::any_of(active.begin(), active.end(), [&](const GrantRecord& g) {
-        return g.principal == grant.principal && g.role == grant.role;
-      });
+      bool have = false;
+      for (size_t i = 0; i < active.size() && !have; ++i) {
+        if (kept[i] || active[i].granted_by != kFileGranter) continue;
+        have = kept[i] = Satisfies(active[i], grant, diff.existing);
+      }
       if (!have) diff.grants_to_add.push_back(grant);
     }
-    for (const GrantRecord& grant : active) {
-      if (grant.granted_by != kFileGranter) continue;
-      bool still_wanted = std::any_of(wanted.begin(), wanted.end(), [&](const WantedGrant& w) {
-        return w.principal == grant.principal && w.role == grant.role;
-      });
-      if (!still_wanted) diff.grants_to_revoke.push_back(grant);
+    for (size_t i = 0; i < active.size(); ++i) {
+      if (kept[i] || active[i].granted_by != kFileGranter) continue;
+      diff.grants_to_revoke.emplace_back(active[i],
+                                         RevokeReason(active[i], diff.grants_to_add, wanted, diff.existing, source));
     }
     return Status::Ok();
   }));
@@ -346,12 +490,16 @@ Result<Deployer::DatasetDiff> Deployer::DiffDataset(const DatasetSpec& spec, con
   for (const Principal& principal : diff.principals_to_create) {
     plan.changes.push_back({ChangeAction::kCreate, std::string(PrincipalKindName(principal.kind)), principal.name, ""});
   }
-  for (const WantedGrant& grant : diff.grants_to_add) {
-    plan.changes.push_back({ChangeAction::kCreate, "grant", fmt::format("{} -> {}", grant.role, PrincipalRef(grant.principal)), grant.reason});
+  // Revocations first, so a replaced grant reads "- old" then "+ new".
+  for (const auto& [grant, reason] : diff.grants_to_revoke) {
+    plan.changes.push_back(
+        {ChangeAction::kRemove, "grant", fmt::format("{} -> {}", grant.role, PrincipalRef(grant.principal)), reason});
   }
-  for (const GrantRecord& grant : diff.grants_to_revoke) {
-    plan.changes.push_back({ChangeAction::kRemove, "grant", fmt::format("{} -> {}", grant.role, PrincipalRef(grant.principal)),
-                            "no longer declared in " + source});
+  for (const WantedGrant& grant : diff.grants_to_add) {
+    std::string detail = grant.reason;
+    if (grant.expires_at) detail += "; until " + ExpiryText(grant.expires_at);
+    plan.changes.push_back(
+        {ChangeAction::kCreate, "grant", fmt::format("{} -> {}", grant.role, PrincipalRef(grant.principal)), detail});
   }
   return diff;
 }
@@ -408,19 +556,20 @@ Result<Plan> Deployer::ApplyDataset(const DatasetSpec& spec, const std::string& 
       ASSIGN_OR_RETURN(bool created, tx.EnsurePrincipal(principal));
       if (created) RETURN_IF_ERROR(Audit(tx, actor_, "principal.create", PrincipalRef(principal), {{"file", source}}));
     }
+    for (const auto& [grant, reason] : diff.grants_to_revoke) {
+      RETURN_IF_ERROR(tx.RevokeGrant(grant.id, actor_, reason));
+      RETURN_IF_ERROR(Audit(tx, actor_, "grant.revoke", "role:" + grant.role,
+                            {{"old", ToJson(grant)}, {"reason", reason}, {"file", source}}));
+    }
     for (const WantedGrant& wanted : diff.grants_to_add) {
       GrantRecord grant;
       grant.principal = wanted.principal;
       grant.role = wanted.role;
       grant.granted_by = std::string(kFileGranter);
       grant.reason = wanted.reason;
+      grant.expires_at = wanted.expires_at;
       ASSIGN_OR_RETURN(grant.id, tx.InsertGrant(grant));
-      RETURN_IF_ERROR(Audit(tx, actor_, "grant.add", "role:" + grant.role, {{"new", ToJson(grant)}}));
-    }
-    for (const GrantRecord& grant : diff.grants_to_revoke) {
-      std::string reason = "no longer declared in " + source;
-      RETURN_IF_ERROR(tx.RevokeGrant(grant.id, actor_, reason));
-      RETURN_IF_ERROR(Audit(tx, actor_, "grant.revoke", "role:" + grant.role, {{"old", ToJson(grant)}, {"reason", reason}}));
+      RETURN_IF_ERROR(Audit(tx, actor_, "grant.add", "role:" + grant.role, {{"new", ToJson(grant)}, {"file", source}}));
     }
     return Status::Ok();
   }));

@@ -1,5 +1,7 @@
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -225,6 +227,90 @@ TEST_F(EdlCli, RemovedDeclaredGrantIsRevoked) {
   for (const auto& g : show["active_grants"]) EXPECT_NE(g["principal"], "group:finance");
   nlohmann::json audit = EdlJson({"audit", "--target", "role:sales-orders:read"});
   EXPECT_EQ(audit.back()["action"], "grant.revoke");
+}
+
+// A calendar date `days` from today (UTC), as dataset files write `until`. The CLI runs on the
+// real clock, so the dates in these tests are relative to it.
+std::string DaysFromToday(int days) {
+  auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) + std::chrono::days(days);
+  std::chrono::year_month_day ymd{day};
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return text;
+}
+
+TEST_F(EdlCli, DeclaredGrantChangesArePlannedThenApplied) {
+  DeployAll();
+  std::string file = File("sales-orders");
+  std::string base = ReadFile(file);
+  std::string first = DaysFromToday(20), second = DaysFromToday(40);
+  dir_.WriteFile("sales-orders.yaml", base +
+                                          "  - {principal: user:dave, level: read, justification: month-end close, "
+                                          "until: " +
+                                          first + "}\n");
+  CommandResult plan = Edl({"deploy-dataset", "--plan", file});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("+ grant sales-orders:read -> user:dave  (declared in " + file +
+                                  ": month-end close; until " + first + ")"));
+  EXPECT_THAT(plan.out, HasSubstr("Nothing was changed (--plan)."));
+  nlohmann::json before = EdlJson({"show", "sales-orders"});
+  for (const auto& g : before["active_grants"]) EXPECT_NE(g["principal"], "user:dave");
+  ASSERT_EQ(Edl({"deploy-dataset", file}).exit_code, 0);
+  bool found = false;
+  nlohmann::json after = EdlJson({"show", "sales-orders"});
+  for (const auto& g : after["active_grants"]) {
+    if (g["principal"] != "user:dave") continue;
+    found = true;
+    EXPECT_EQ(g["expires_at"], first + "T00:00:00.000Z");
+    EXPECT_EQ(g["reason"], "declared in " + file + ": month-end close");
+  }
+  EXPECT_TRUE(found);
+
+  // Moving the date: the old grant goes, a new one comes, both in the plan before anything changes.
+  dir_.WriteFile("sales-orders.yaml", base +
+                                          "  - {principal: user:dave, level: read, justification: month-end close, "
+                                          "until: " +
+                                          second + "}\n");
+  plan = Edl({"deploy-dataset", "--plan", file});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("- grant sales-orders:read -> user:dave  (changed in " + file + " (until " + first +
+                                  " -> " + second + "); replaced)"));
+  EXPECT_THAT(plan.out, HasSubstr("+ grant sales-orders:read -> user:dave  (declared in " + file +
+                                  ": month-end close; until " + second + ")"));
+  EXPECT_THAT(plan.out,
+              HasSubstr("1 to create, 2 to change, 1 to remove"));  // changes: the grants field, _dataset.json
+  CommandResult applied = Edl({"deploy-dataset", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_THAT(applied.out, HasSubstr("Applied to dataset sales-orders"));
+  nlohmann::json audit = EdlJson({"audit", "--target", "role:sales-orders:read"});
+  ASSERT_GE(audit.size(), 2u);
+  EXPECT_EQ(audit[audit.size() - 2]["action"], "grant.revoke");
+  EXPECT_EQ(audit.back()["action"], "grant.add");
+  CommandResult again = Edl({"deploy-dataset", file});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.out, HasSubstr("No changes: dataset sales-orders is up to date."));
+}
+
+TEST_F(EdlCli, DeclaredGrantBreakingTheTierRulesStopsTheWholeDeploy) {
+  DeployAll();
+  std::string web = ReadFile(File("web-traffic"));
+  web.replace(web.find("description: "), 13, "description: Changed. ");
+  dir_.WriteFile("web-traffic.yaml", web);
+  dir_.WriteFile("patient-visits.yaml", ReadFile(File("patient-visits")) +
+                                            "grants:\n  - {principal: group:nurses, level: read, justification: ward, "
+                                            "until: " +
+                                            DaysFromToday(10) + "}\n");
+  size_t audit_before = AuditCount();
+  CommandResult r = Edl({"deploy-dataset", File("web-traffic"), File("patient-visits")});
+  EXPECT_EQ(r.exit_code, kExitInvalid);
+  EXPECT_THAT(r.err, HasSubstr(File("patient-visits") + ": grants[0] (read to group:nurses): dataset 'patient-visits' "
+                                                        "is sensitive"));
+  EXPECT_THAT(r.err, HasSubstr("individual users only"));
+  EXPECT_EQ(AuditCount(), audit_before) << "web-traffic was not deployed either";
+  CommandResult plan = Edl({"deploy-dataset", "--plan", File("patient-visits")});
+  EXPECT_EQ(plan.exit_code, kExitInvalid);
+  EXPECT_THAT(plan.err, HasSubstr("individual users only"));
 }
 
 // ---- bad input: a clear message naming the problem, non-zero exit, nothing changed ----

@@ -220,6 +220,7 @@ policy:
   allowed_purposes: [analytics, finance]
   legal_basis: contract
   max_grant_days: 90
+  two_person_approval: true
 updates: {kind: delta, keys: [order_id], op_column: op, order_by: changed_at}
 format: {type: csv, delimiter: ";", quote: "'", escape: "\\", header: false, null_strings: ["", NA],
          date_format: "%d.%m.%Y", timestamp_format: "%d.%m.%Y %H:%M", column_types: {amount: "DECIMAL(12,2)"}}
@@ -234,6 +235,7 @@ qc:
   - {check: sql, sql: "SELECT * FROM data WHERE amount < 0"}
 grants:
   - {principal: group:finance, level: read}
+  - {principal: user:dave, level: write, justification: "loads, TICKET-7", until: 2026-03-01}
 triggers:
   - {pipeline: orders-daily}
 require_conversion: true
@@ -254,7 +256,13 @@ require_conversion: true
   ASSERT_EQ(spec->qc.size(), 7u);
   EXPECT_EQ(spec->qc[0].columns, std::vector<std::string>{"order_id"});
   EXPECT_EQ(spec->qc[3].max, 1e6);
+  EXPECT_TRUE(spec->policy.two_person_approval);
   EXPECT_EQ(spec->grants.at(0).principal.name, "finance");
+  EXPECT_EQ(spec->grants.at(0).justification, "");
+  EXPECT_EQ(spec->grants.at(0).until, std::nullopt);
+  EXPECT_EQ(spec->grants.at(1).level, AccessLevel::kWrite);
+  EXPECT_EQ(spec->grants.at(1).justification, "loads, TICKET-7");
+  EXPECT_EQ(spec->grants.at(1).until, "2026-03-01");
   EXPECT_EQ(spec->triggers.at(0).pipeline, "orders-daily");
   EXPECT_TRUE(spec->require_conversion);
 }
@@ -284,8 +292,6 @@ TEST(DatasetSpec, RejectsMissingFields) {
   EXPECT_THAT(DatasetError("tier: internal\nowners: [a]\n").message(), HasSubstr("'name': is required"));
   EXPECT_THAT(DatasetError("name: x\nowners: [a]\n").message(), HasSubstr("'tier': is required"));
   EXPECT_THAT(DatasetError("name: x\ntier: internal\n").message(), HasSubstr("'owners': is required"));
-  EXPECT_THAT(DatasetError("name: x\ntier: sensitive\nowners: [a]\n").message(),
-              HasSubstr("'policy.max_grant_days': is required for a sensitive dataset"));
   EXPECT_THAT(DatasetError(std::string(kMinimalDataset) + "updates: {kind: delta, op_column: op}\n").message(),
               HasSubstr("at least one key column"));
   EXPECT_THAT(DatasetError(std::string(kMinimalDataset) + "qc: [{check: not_null}]\n").message(),
@@ -314,10 +320,82 @@ TEST(DatasetSpec, RejectsRegionOfAnotherInstance) {
   EXPECT_THAT(s.message(), HasSubstr("region 'ap-south-1' is not one of instance 'dev01''s regions"));
 }
 
-TEST(DatasetSpec, RejectsDeclaredReadGrantsOnSensitiveData) {
-  Status s = DatasetError("name: x\ntier: sensitive\nowners: [a]\npolicy: {max_grant_days: 30}\n"
-                          "grants: [{principal: group:all, level: read}]\n");
-  EXPECT_THAT(s.message(), HasSubstr("sensitive"));
+TEST(DatasetSpec, SensitivePolicyDefaults) {
+  // max_grant_days may be left out (the Authorizer applies 90); two-person approval is off.
+  auto spec = ParseDatasetSpec("name: x\ntier: sensitive\nowners: [a]\n", "ds.yaml", Instance());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->policy.max_grant_days, std::nullopt);
+  EXPECT_FALSE(spec->policy.two_person_approval);
+}
+
+TEST(DatasetSpec, ParsesTwoPersonApproval) {
+  auto spec = ParseDatasetSpec("name: x\ntier: sensitive\nowners: [a]\npolicy: {two_person_approval: yes}\n", "ds.yaml",
+                               Instance());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(spec->policy.two_person_approval);
+  Status s = DatasetError("name: x\ntier: sensitive\nowners: [a]\npolicy:\n  two_person_approval: twice\n");
+  EXPECT_THAT(s.message(),
+              HasSubstr("ds.yaml:5: field 'policy.two_person_approval': expected true or false, got 'twice'"));
+  EXPECT_THAT(DatasetError(std::string(kMinimalDataset) + "policy: {two_person_aproval: true}\n").message(),
+              HasSubstr("did you mean 'two_person_approval'"));
+}
+
+TEST(DatasetSpec, SensitiveGrantsAreCheckedAtDeployNotHere) {
+  // The tier rules need the clock and live in the Authorizer; deploy applies them
+  // (tests/deploy). The file only has to be well formed.
+  auto spec = ParseDatasetSpec(
+      "name: x\ntier: sensitive\nowners: [a]\n"
+      "grants: [{principal: group:all, level: read}]\n",
+      "ds.yaml", Instance());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->grants.size(), 1u);
+}
+
+TEST(DatasetSpec, ParsesGrantJustificationAndUntil) {
+  auto spec = ParseDatasetSpec(std::string(kMinimalDataset) +
+                                   "grants:\n  - principal: user:dave\n    level: read\n"
+                                   "    justification: audit of Q3\n    until: 2028-02-29\n",
+                               "ds.yaml", Instance());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->grants.at(0).justification, "audit of Q3");
+  EXPECT_EQ(spec->grants.at(0).until, "2028-02-29");
+}
+
+TEST(DatasetSpec, RejectsBadGrantUntilAndJustification) {
+  for (const std::string& bad :
+       {"2026-13-01", "2027-02-29", "2026-3-1", "tomorrow", "2026-03-01T00:00:00Z", "1969-12-31"}) {
+    Status s = DatasetError(std::string(kMinimalDataset) +
+                            "grants:\n  - principal: user:dave\n    level: read\n"
+                            "    until: \"" +
+                            bad + "\"\n");
+    EXPECT_THAT(s.message(), HasSubstr("ds.yaml:7: field 'grants[0].until': expected a date written YYYY-MM-DD "
+                                       "(the grant ends at 00:00 UTC that day), got '" +
+                                       bad + "'"))
+        << bad;
+  }
+  EXPECT_THAT(DatasetError(std::string(kMinimalDataset) +
+                           "grants: [{principal: user:dave, level: read, until: [2026-03-01]}]\n")
+                  .message(),
+              HasSubstr("field 'grants[0].until': expected a text value, got a list"));
+  EXPECT_THAT(DatasetError(std::string(kMinimalDataset) +
+                           "grants: [{principal: user:dave, level: read, justification: {why: audit}}]\n")
+                  .message(),
+              HasSubstr("field 'grants[0].justification': expected a text value, got a mapping"));
+  EXPECT_THAT(DatasetError(std::string(kMinimalDataset) +
+                           "grants: [{principal: user:dave, level: read, justfication: audit}]\n")
+                  .message(),
+              AllOf(HasSubstr("unknown key in a grant"), HasSubstr("did you mean 'justification'")));
+  EXPECT_THAT(DatasetError(std::string(kMinimalDataset) +
+                           "grants: [{principal: user:dave, level: read, expires: 2026-03-01}]\n")
+                  .message(),
+              AllOf(HasSubstr("field 'grants[0].expires': unknown key in a grant"), HasSubstr("until")));
+}
+
+TEST(DatasetSpec, GrantListedTwiceWithOtherDetailsIsAnError) {
+  Status s = DatasetError(std::string(kMinimalDataset) +
+                          "grants:\n  - {principal: user:dave, level: read, until: 2026-03-01}\n"
+                          "  - {principal: user:dave, level: read, until: 2026-04-01}\n");
+  EXPECT_THAT(s.message(), HasSubstr("ds.yaml:6: field 'grants[1]': grant of read to user:dave is listed twice"));
 }
 
 TEST(DatasetSpec, RejectsBadGrantsAndChecks) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "catalog/catalog.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "deploy/deploy.h"
 #include "ingest/ingest.h"
@@ -21,13 +22,15 @@ Result<InstanceConfig> TestInstanceConfig(const std::filesystem::path& folder) {
 
 Result<std::unique_ptr<Lake>> OpenDeployedTestLake(const InstanceConfig& config, const Clock& clock) {
   ASSIGN_OR_RETURN(std::unique_ptr<Lake> lake, OpenLake(config, clock));
-  RETURN_IF_ERROR(Deployer(config, lake->catalog.get(), lake->store.get(), "test").ApplyInstance().status());
+  RETURN_IF_ERROR(Deployer(config, lake->catalog.get(), lake->store.get(), clock, "test").ApplyInstance().status());
   return lake;
 }
 
 Status DeployTestDataset(const InstanceConfig& config, Lake& lake, const std::string& yaml) {
   ASSIGN_OR_RETURN(DatasetSpec spec, ParseDatasetSpec(yaml, "ds.yaml", config));
-  return Deployer(config, lake.catalog.get(), lake.store.get(), "test").ApplyDataset(spec, "ds.yaml").status();
+  // Declared grants' `until` is compared with the real date, like `edl deploy-dataset` does.
+  SystemClock clock;
+  return Deployer(config, lake.catalog.get(), lake.store.get(), clock, "test").ApplyDataset(spec, "ds.yaml").status();
 }
 
 Result<UploadedFile> AddUploadFile(UploadStore& uploads, std::string_view id, std::string_view owner,
