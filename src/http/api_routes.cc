@@ -43,6 +43,7 @@ Result<std::string> AuditTime(std::string_view what, const std::string& text) {
     return true;
   };
   bool date = text.size() >= 10 && digits(0, 4) && text[4] == '-' && digits(5, 2) && text[7] == '-' && digits(8, 2) &&
+              text.substr(0, 4) >= "1970" &&
               std::chrono::year_month_day(std::chrono::year(std::stoi(text.substr(0, 4))),
                                           std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
                                           std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2)))))
