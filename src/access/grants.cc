@@ -254,6 +254,31 @@ Result<AccessRequestRecord> GrantService::RequestAccess(const AccessScope& actor
   return record;
 }
 
+Result<DatasetRecord> GrantService::PendingRequest(CatalogTransaction& tx, const AccessScope& actor,
+                                                   int64_t request_id, const std::string& action,
+                                                   const AccessContext& context, AccessRequestRecord& record,
+                                                   std::string& target, bool& decided) {
+  ASSIGN_OR_RETURN(std::optional<AccessRequestRecord> found, tx.GetAccessRequest(request_id));
+  if (!found) return NotFound(fmt::format("access request {} does not exist", request_id));
+  record = *found;
+  target = "dataset:" + record.dataset;
+  ASSIGN_OR_RETURN(DatasetRecord dataset, RequireDataset(tx, record.dataset));
+  Decision decision = authorizer_.Authorize(actor, dataset, DatasetAction::kAdmin, {context.request_id, action});
+  if (!decision.allowed) {
+    decided = true;
+    // Only its requester and the dataset's admins learn that a request exists.
+    if (record.requested_by != "user:" + actor.user()) {
+      return NotFound(fmt::format("access request {} does not exist", request_id));
+    }
+    return decision.ToStatus(dataset, actor.user(), DatasetAction::kAdmin);
+  }
+  if (record.state != AccessRequestState::kPending) {
+    return Conflict(fmt::format("access request {} was already {} by '{}'", request_id,
+                                AccessRequestStateName(record.state), record.decided_by));
+  }
+  return dataset;
+}
+
 Result<AccessRequestRecord> GrantService::Approve(const AccessScope& actor, int64_t request_id,
                                                   const AccessContext& context, const std::string& note) {
   AccessRequestRecord record;
@@ -261,22 +286,8 @@ Result<AccessRequestRecord> GrantService::Approve(const AccessScope& actor, int6
   bool decided = false;
   const std::string me = "user:" + actor.user();
   Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::optional<AccessRequestRecord> found, tx.GetAccessRequest(request_id));
-    if (!found) return NotFound(fmt::format("access request {} does not exist", request_id));
-    record = *found;
-    target = "dataset:" + record.dataset;
-    ASSIGN_OR_RETURN(DatasetRecord dataset, RequireDataset(tx, record.dataset));
-    Decision decision =
-        authorizer_.Authorize(actor, dataset, DatasetAction::kAdmin, {context.request_id, "access_request.approve"});
-    if (!decision.allowed) {
-      decided = true;
-      if (record.requested_by != me) return NotFound(fmt::format("access request {} does not exist", request_id));
-      return decision.ToStatus(dataset, actor.user(), DatasetAction::kAdmin);
-    }
-    if (record.state != AccessRequestState::kPending) {
-      return Conflict(fmt::format("access request {} was already {} by '{}'", request_id,
-                                  AccessRequestStateName(record.state), record.decided_by));
-    }
+    ASSIGN_OR_RETURN(DatasetRecord dataset,
+                     PendingRequest(tx, actor, request_id, "access_request.approve", context, record, target, decided));
     if (record.grantee.kind == PrincipalKind::kUser && record.grantee.name == actor.user()) {
       return PermissionDenied(fmt::format("user '{}' may not approve access request {}: it is for themselves; another "
                                           "admin of dataset '{}' must",
@@ -331,22 +342,8 @@ Result<AccessRequestRecord> GrantService::Deny(const AccessScope& actor, int64_t
   const std::string me = "user:" + actor.user();
   Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
     if (reason.empty()) return InvalidArgument("denying an access request needs a reason, for the requester");
-    ASSIGN_OR_RETURN(std::optional<AccessRequestRecord> found, tx.GetAccessRequest(request_id));
-    if (!found) return NotFound(fmt::format("access request {} does not exist", request_id));
-    record = *found;
-    target = "dataset:" + record.dataset;
-    ASSIGN_OR_RETURN(DatasetRecord dataset, RequireDataset(tx, record.dataset));
-    Decision decision =
-        authorizer_.Authorize(actor, dataset, DatasetAction::kAdmin, {context.request_id, "access_request.deny"});
-    if (!decision.allowed) {
-      decided = true;
-      if (record.requested_by != me) return NotFound(fmt::format("access request {} does not exist", request_id));
-      return decision.ToStatus(dataset, actor.user(), DatasetAction::kAdmin);
-    }
-    if (record.state != AccessRequestState::kPending) {
-      return Conflict(fmt::format("access request {} was already {} by '{}'", request_id,
-                                  AccessRequestStateName(record.state), record.decided_by));
-    }
+    ASSIGN_OR_RETURN(DatasetRecord dataset,
+                     PendingRequest(tx, actor, request_id, "access_request.deny", context, record, target, decided));
     record.state = AccessRequestState::kDenied;
     record.decided_by = me;
     record.decided_at = FormatTimestamp(clock_.Now());

@@ -78,6 +78,13 @@ class GrantService {
 
  private:
   Result<std::optional<std::string>> ExpiryFor(const DatasetRecord& dataset, std::optional<int64_t> days);
+  // The pending request `request_id` and its dataset, if the actor administers the dataset (the
+  // decision audited as `action`): NotFound to anyone but its requester, PermissionDenied to the
+  // requester, Conflict once decided. Fills `record` and `target` as soon as they are known, and
+  // sets `decided` when the refusal is the audited decision itself.
+  Result<DatasetRecord> PendingRequest(CatalogTransaction& tx, const AccessScope& actor, int64_t request_id,
+                                       const std::string& action, const AccessContext& context,
+                                       AccessRequestRecord& record, std::string& target, bool& decided);
   // Records a refused change (the change's transaction rolled back, so through the audit sink) and
   // returns `why`.
   Status Refused(const AccessScope& actor, std::string action, std::string target, Status why,
