@@ -293,8 +293,10 @@ Result<AccessScope> Authorizer::ScopeFor(const Identity& identity) {
 
 Decision Authorizer::Authorize(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action,
                                const AccessContext& context) {
-  Decision decision = Decide(scope, dataset, action, Now());
+  std::string now = Now();
+  Decision decision = Decide(scope, dataset, action, now);
   AuditEvent event;
+  event.at = now;  // when it was decided; the writer appends it a little later
   event.actor = "user:" + scope.user();
   event.action = context.action.empty() ? fmt::format("access.{}", DatasetActionName(action)) : context.action;
   event.target = "dataset:" + dataset.spec.name;

@@ -47,6 +47,7 @@ GrantService::GrantService(Catalog& catalog, const Clock& clock, Authorizer& aut
 Status GrantService::Refused(const AccessScope& actor, std::string action, std::string target, Status why,
                              const AccessContext& context) {
   AuditEvent event;
+  event.at = authorizer_.Now();
   event.actor = "user:" + actor.user();
   event.action = std::move(action);
   event.target = std::move(target);

@@ -265,6 +265,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
     // One record for the listing, not one per dataset: it shows what exists, never data.
     AuditEvent event;
+    event.at = now;
     event.actor = call.identity.Ref();
     event.action = "dataset.list";
     event.target = "datasets";
