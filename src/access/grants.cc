@@ -364,9 +364,14 @@ Result<std::vector<AccessRequestRecord>> GrantService::ListRequests(const Access
   std::vector<AccessRequestRecord> visible;
   std::string now = FormatTimestamp(clock_.Now());
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::vector<AccessRequestRecord> all, tx.ListAccessRequests(filter));
+    // Reads batches until `limit` visible requests are found or none are left: the catalog cannot
+    // tell which requests the actor may see.
+    AccessRequestFilter batch_filter = filter;
     std::map<std::string, bool> administers;  // dataset -> the actor administers it
-    for (AccessRequestRecord& request : all) {
+    while (static_cast<int64_t>(visible.size()) < filter.limit) {
+      ASSIGN_OR_RETURN(std::vector<AccessRequestRecord> batch, tx.ListAccessRequests(batch_filter));
+      for (AccessRequestRecord& request : batch) {
+        if (static_cast<int64_t>(visible.size()) == filter.limit) break;
       bool show = actor.admin() || request.requested_by == "user:" + actor.user();
       if (!show) {
         auto it = administers.find(request.dataset);
@@ -378,6 +383,9 @@ Result<std::vector<AccessRequestRecord>> GrantService::ListRequests(const Access
         show = it->second;
       }
       if (show) visible.push_back(std::move(request));
+      }
+      if (static_cast<int64_t>(batch.size()) < batch_filter.limit) break;
+      batch_filter.after_id = batch.back().id;
     }
     return Status::Ok();
   }));

@@ -69,7 +69,8 @@ class GrantService {
                                       const std::string& note = "");
   Result<AccessRequestRecord> Deny(const AccessScope& actor, int64_t request_id, const std::string& reason,
                                    const AccessContext& context);
-  // Requests the caller may see: its own, and those on datasets it administers (all for admins).
+  // Requests the caller may see — its own, and those on datasets it administers (all for admins) —
+  // with ids above filter.after_id, oldest first, at most filter.limit.
   Result<std::vector<AccessRequestRecord>> ListRequests(const AccessScope& actor, const AccessRequestFilter& filter);
 
   // The roles the identity holds now, with their sources; grants that do not count (expired, or on

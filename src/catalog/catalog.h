@@ -60,6 +60,7 @@ struct AccessRequestFilter {
   std::optional<std::string> dataset;
   std::optional<AccessRequestState> state;
   std::optional<std::string> requested_by;  // "user:alice"
+  int64_t after_id = 0;                     // requests with id > after_id (paging)
   int64_t limit = 1000;
 };
 

@@ -585,7 +585,7 @@ class SqliteTransaction final : public CatalogTransaction {
   }
 
   Result<std::vector<AccessRequestRecord>> ListAccessRequests(const AccessRequestFilter& filter) override {
-    std::string sql = std::string(kAccessRequestSelect) + " WHERE 1 = 1";
+    std::string sql = std::string(kAccessRequestSelect) + " WHERE a.id > ?";
     std::vector<std::string> params;
     if (filter.dataset) {
       sql += " AND d.name = ?";
@@ -601,8 +601,9 @@ class SqliteTransaction final : public CatalogTransaction {
     }
     sql += " ORDER BY a.id LIMIT ?";
     ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql, "list access requests"));
-    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 1), params[i]);
-    stmt.BindAt(static_cast<int>(params.size() + 1), filter.limit);
+    stmt.BindAt(1, filter.after_id);
+    for (size_t i = 0; i < params.size(); ++i) stmt.BindAt(static_cast<int>(i + 2), params[i]);
+    stmt.BindAt(static_cast<int>(params.size() + 2), filter.limit);
     std::vector<AccessRequestRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -928,10 +928,20 @@ Status RequestAccess(ApiSession& session, const GrantArgs& args) {
 }
 
 Status ListAccessRequests(ApiSession& session, const AccessRequestQuery& query) {
-  ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/access-requests" +
-                                                   QueryString({{"state", query.state},
-                                                                {"dataset", query.dataset},
-                                                                {"limit", std::to_string(kMaxPageSize)}})));
+  // Every page: requests are few, and a partial list of pending ones would hide work.
+  json list = {{"requests", json::array()}};
+  std::string page_token;
+  do {
+    ASSIGN_OR_RETURN(json page, GetJson(session, "/v1/access-requests" +
+                                                     QueryString({{"state", query.state},
+                                                                  {"dataset", query.dataset},
+                                                                  {"limit", std::to_string(kMaxPageSize)},
+                                                                  {"page_token", page_token}})));
+    for (const json& r : Items(page, "requests")) list["requests"].push_back(r);
+    page_token = page.contains("next_page_token") && page["next_page_token"].is_string()
+                     ? page["next_page_token"].get<std::string>()
+                     : "";
+  } while (!page_token.empty());
   return PrintListOr(session, list, "requests", [&] {
     std::vector<std::vector<std::string>> rows;
     const bool pending_only = query.state == "pending";
@@ -960,9 +970,6 @@ Status ListAccessRequests(ApiSession& session, const AccessRequestQuery& query) 
       PrintTable(std::cout, {"ID", "STATE", "DATASET", "FOR", "LEVEL", "DAYS", "REQUESTED BY", "DECIDED BY", "DECIDED",
                              "OUTCOME"},
                  rows);
-    }
-    if (static_cast<int64_t>(rows.size()) >= kMaxPageSize) {
-      std::cerr << "(only the first " << kMaxPageSize << " requests: narrow with --dataset or --state)\n";
     }
   });
 }

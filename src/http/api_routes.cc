@@ -578,9 +578,15 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
     ASSIGN_OR_RETURN(filter.limit, Limit(call));
+    if (auto token = call.Query("page_token")) {
+      ASSIGN_OR_RETURN(filter.after_id, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
+    }
     ASSIGN_OR_RETURN(std::vector<AccessRequestRecord> requests, s->services.grants.ListRequests(scope, filter));
     json out = {{"requests", json::array()}};
     for (const AccessRequestRecord& r : requests) out["requests"].push_back(ToJson(r));
+    out["next_page_token"] = static_cast<int64_t>(requests.size()) == filter.limit && !requests.empty()
+                                 ? json(std::to_string(requests.back().id))
+                                 : json(nullptr);
     call.Reply(200, out);
     return Status::Ok();
   });

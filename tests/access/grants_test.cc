@@ -766,6 +766,28 @@ TEST_F(Grants, ListRequestsShowsOwnRequestsAndThoseOnAdministeredDatasets) {
   EXPECT_EQ(filtered[0].id, pats.id);
 }
 
+TEST_F(Grants, ListRequestsFillsEachPageWithVisibleRequests) {
+  // Requests olga cannot see lie between those she can; each page still holds `limit` of hers.
+  std::vector<int64_t> hers;
+  for (AccessLevel level : {AccessLevel::kRead, AccessLevel::kWrite, AccessLevel::kAdmin}) {
+    Requested("nora", Grant("hr-data", User("nora"), level));
+    hers.push_back(Requested("pat", Grant("orders", User("pat"), level)).id);
+  }
+  AccessRequestFilter page;
+  page.limit = 2;
+  ASSERT_OK_AND_ASSIGN(std::vector<AccessRequestRecord> first, grants_->ListRequests(ScopeOf("olga"), page));
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id, hers[0]);
+  EXPECT_EQ(first[1].id, hers[1]);
+  page.after_id = first.back().id;
+  ASSERT_OK_AND_ASSIGN(std::vector<AccessRequestRecord> second, grants_->ListRequests(ScopeOf("olga"), page));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, hers[2]);
+  page.after_id = second.back().id;
+  ASSERT_OK_AND_ASSIGN(std::vector<AccessRequestRecord> none, grants_->ListRequests(ScopeOf("olga"), page));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_F(Grants, DatasetGrantsAreListedForItsAdminsOnly) {
   GrantRecord kept = AddedGrant("olga", Grant("orders", User("pat")));
   GrantRecord gone = AddedGrant("olga", Grant("orders", Group("analysts"), AccessLevel::kWrite));
