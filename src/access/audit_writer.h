@@ -30,6 +30,9 @@ class AuditSink {
  public:
   virtual ~AuditSink() = default;
   virtual void Record(AuditEvent event) = 0;
+  // Waits until every event recorded so far is in the catalog (readers of the log call it first,
+  // so they see their own decisions). Unavailable after `timeout`.
+  virtual Status Flush(std::chrono::milliseconds timeout) = 0;
 };
 
 struct AuditWriterOptions {
@@ -50,7 +53,7 @@ class AuditWriter : public AuditSink {
   void Record(AuditEvent event) override;
   // Waits until every event recorded before the call is in the catalog. Unavailable after
   // `timeout` (the events stay queued).
-  Status Flush(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Status Flush(std::chrono::milliseconds timeout = std::chrono::seconds(30)) override;
   int64_t Written() const;
 
  private:

@@ -316,4 +316,8 @@ void Authorizer::Record(AuditEvent event) {
   if (sink_ != nullptr) sink_->Record(std::move(event));
 }
 
+Status Authorizer::FlushAudit(std::chrono::milliseconds timeout) {
+  return sink_ == nullptr ? Status::Ok() : sink_->Flush(timeout);
+}
+
 }  // namespace edl

@@ -126,6 +126,8 @@ class Authorizer {
 
   // Records one event in the audit log (through the sink), e.g. a decision about a listing.
   void Record(AuditEvent event);
+  // Waits until the decisions recorded so far are in the audit log (see AuditSink::Flush).
+  Status FlushAudit(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   std::string Now() const;
 

@@ -27,6 +27,23 @@ Status AppendChange(CatalogTransaction& tx, const AccessScope& actor, std::strin
   return tx.AppendAudit(event).status();
 }
 
+constexpr size_t kMaxTextBytes = 2000;
+
+// Justifications and reasons are shown in tables and kept in the audit log for years: bounded,
+// and without control characters that could forge lines or move a terminal's cursor.
+Status CheckText(std::string_view what, const std::string& text) {
+  if (text.size() > kMaxTextBytes) {
+    return InvalidArgument(fmt::format("the {} is {} bytes long; at most {} are kept", what, text.size(), kMaxTextBytes));
+  }
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(fmt::format("the {} contains a control character (byte 0x{:02x}); write it on one line",
+                                         what, static_cast<int>(c)));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<DatasetRecord> RequireDataset(CatalogTransaction& tx, const std::string& name) {
   ASSIGN_OR_RETURN(std::optional<DatasetRecord> dataset, tx.GetDataset(name));
   if (!dataset) return NotFound(fmt::format("dataset '{}' does not exist", name));
@@ -79,6 +96,7 @@ Result<GrantOutcome> GrantService::AddGrant(const AccessScope& actor, const NewG
       denied = decision;
       return decision.ToStatus(dataset, actor.user(), DatasetAction::kAdmin);
     }
+    RETURN_IF_ERROR(CheckText("justification", grant.justification));
     ASSIGN_OR_RETURN(bool exists, tx.PrincipalExists(grant.grantee));
     if (!exists) return NotFound(fmt::format("{} does not exist", PrincipalRef(grant.grantee)));
     ASSIGN_OR_RETURN(std::optional<std::string> expires_at, ExpiryFor(dataset, grant.days));
@@ -127,6 +145,7 @@ Result<GrantRecord> GrantService::RevokeGrant(const AccessScope& actor, int64_t 
   bool decided = false;
   std::string target = fmt::format("grant:{}", grant_id);
   Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckText("reason", reason));
     ASSIGN_OR_RETURN(std::optional<GrantRecord> grant, tx.GetGrant(grant_id));
     if (!grant) return NotFound(fmt::format("grant {} does not exist", grant_id));
     std::string dataset_name = RoleDataset(grant->role);
@@ -223,6 +242,7 @@ Result<AccessRequestRecord> GrantService::RequestAccess(const AccessScope& actor
     if (request.justification.empty()) {
       return InvalidArgument("an access request needs a justification: say why you need the data");
     }
+    RETURN_IF_ERROR(CheckText("justification", request.justification));
     ASSIGN_OR_RETURN(std::optional<std::string> expires_at, ExpiryFor(dataset, request.days));
     GrantProposal proposal{{PrincipalKind::kUser, actor.user()}, request.level, request.justification, expires_at,
                            "(the approving admin)"};
@@ -287,6 +307,7 @@ Result<AccessRequestRecord> GrantService::Approve(const AccessScope& actor, int6
   bool decided = false;
   const std::string me = "user:" + actor.user();
   Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckText("reason", note));
     ASSIGN_OR_RETURN(DatasetRecord dataset,
                      PendingRequest(tx, actor, request_id, "access_request.approve", context, record, target, decided));
     if (record.grantee.kind == PrincipalKind::kUser && record.grantee.name == actor.user()) {
@@ -343,6 +364,7 @@ Result<AccessRequestRecord> GrantService::Deny(const AccessScope& actor, int64_t
   const std::string me = "user:" + actor.user();
   Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
     if (reason.empty()) return InvalidArgument("denying an access request needs a reason, for the requester");
+    RETURN_IF_ERROR(CheckText("reason", reason));
     ASSIGN_OR_RETURN(DatasetRecord dataset,
                      PendingRequest(tx, actor, request_id, "access_request.deny", context, record, target, decided));
     record.state = AccessRequestState::kDenied;

@@ -649,6 +649,8 @@ std::vector<Route> MakeRoutes(ServerState* state) {
       RETURN_IF_ERROR(
           s->services.authorizer.Require(scope, summary.record, DatasetAction::kAdmin, Context(call, "audit.read")));
     }
+    // Read-your-writes: the decisions this server made so far (this request's too) are in the log.
+    RETURN_IF_ERROR(s->services.authorizer.FlushAudit());
     ASSIGN_OR_RETURN(std::vector<AuditEvent> events, ListAuditEvents(s->services.catalog, query));
     if (format == "jsonl") {
       std::string lines;

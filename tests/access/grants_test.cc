@@ -788,6 +788,34 @@ TEST_F(Grants, ListRequestsFillsEachPageWithVisibleRequests) {
   EXPECT_TRUE(none.empty());
 }
 
+TEST_F(Grants, JustificationsAndReasonsAreBoundedAndOnOneLine) {
+  const std::string long_text(2001, 'x');
+  for (const std::string& bad : {long_text, std::string("line one\nline two"), std::string("bell\x07"),
+                                 std::string("esc\x1b[2J")}) {
+    Result<GrantOutcome> grant =
+        grants_->AddGrant(ScopeOf("olga"), Grant("orders", User("pat"), AccessLevel::kRead, std::nullopt, bad), {});
+    EXPECT_EQ(grant.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(grant.status().message(), HasSubstr("justification")) << bad;
+    Result<AccessRequestRecord> request =
+        grants_->RequestAccess(ScopeOf("pat"), Grant("orders", User("pat"), AccessLevel::kRead, 30, bad), {});
+    EXPECT_EQ(request.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  GrantRecord kept = AddedGrant("olga", Grant("orders", User("pat")));
+  Result<GrantRecord> revoked = grants_->RevokeGrant(ScopeOf("olga"), kept.id, "gone\r\nforged line", {});
+  EXPECT_EQ(revoked.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(revoked.status().message(), HasSubstr("reason"));
+  // Nothing was recorded: the grant is still active, and no request exists.
+  ASSERT_OK_AND_ASSIGN(std::vector<GrantRecord> active, grants_->ListDatasetGrants(ScopeOf("olga"), "orders", false, {}));
+  EXPECT_THAT(active, Contains(Field(&GrantRecord::id, kept.id)));
+  ASSERT_OK_AND_ASSIGN(std::vector<AccessRequestRecord> requests, grants_->ListRequests(ScopeOf("olga"), {}));
+  EXPECT_TRUE(requests.empty());
+  // At the limit, and with any printable text, it is fine.
+  EXPECT_OK(grants_->AddGrant(ScopeOf("olga"),
+                              Grant("orders", User("nora"), AccessLevel::kRead, std::nullopt, std::string(2000, 'y')),
+                              {})
+                .status());
+}
+
 TEST_F(Grants, DatasetGrantsAreListedForItsAdminsOnly) {
   GrantRecord kept = AddedGrant("olga", Grant("orders", User("pat")));
   GrantRecord gone = AddedGrant("olga", Grant("orders", Group("analysts"), AccessLevel::kWrite));
