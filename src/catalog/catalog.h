@@ -136,6 +136,9 @@ class CatalogTransaction {
   virtual Result<std::optional<UpdateRecord>> GetUpdate(std::string_view dataset, int64_t number) = 0;
   // Every update of the dataset, by number.
   virtual Result<std::vector<UpdateRecord>> ListUpdates(std::string_view dataset) = 0;
+  // At most `limit` updates of the dataset numbered above `after_number`, by number (paging).
+  virtual Result<std::vector<UpdateRecord>> ListUpdatesPage(std::string_view dataset, int64_t after_number,
+                                                            int64_t limit) = 0;
   // Updates of every dataset in `state`, oldest first (recovery, garbage collection).
   virtual Result<std::vector<UpdateRecord>> ListUpdatesInState(UpdateState state) = 0;
   virtual Result<std::vector<UpdateFile>> ListUpdateFiles(std::string_view dataset, int64_t number) = 0;

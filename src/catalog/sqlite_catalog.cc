@@ -659,13 +659,13 @@ class SqliteTransaction final : public CatalogTransaction {
     return u;
   }
 
-  Result<std::vector<UpdateRecord>> QueryUpdates(std::string_view where, std::string_view purpose,
-                                                 std::optional<std::string_view> arg) {
+  template <typename... Args>
+  Result<std::vector<UpdateRecord>> QueryUpdates(std::string_view where, std::string_view purpose, Args&&... args) {
     ASSIGN_OR_RETURN(Statement stmt,
                      db_.Prepare(fmt::format("SELECT {} FROM updates u JOIN datasets d ON d.id = u.dataset_id WHERE {}",
                                              kUpdateColumns, where),
                                  std::string(purpose)));
-    if (arg) stmt.Bind(*arg);
+    stmt.Bind(std::forward<Args>(args)...);
     std::vector<UpdateRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -786,6 +786,14 @@ class SqliteTransaction final : public CatalogTransaction {
     RETURN_IF_ERROR(RequireDatasetId(dataset).status());
     return QueryUpdates("d.name = ? ORDER BY u.number", fmt::format("list the updates of dataset '{}'", dataset),
                         dataset);
+  }
+
+  Result<std::vector<UpdateRecord>> ListUpdatesPage(std::string_view dataset, int64_t after_number,
+                                                    int64_t limit) override {
+    if (limit < 0) return InvalidArgument(fmt::format("update page limit {} is negative", limit));
+    RETURN_IF_ERROR(RequireDatasetId(dataset).status());
+    return QueryUpdates("d.name = ? AND u.number > ? ORDER BY u.number LIMIT ?",
+                        fmt::format("list the updates of dataset '{}'", dataset), dataset, after_number, limit);
   }
 
   Result<std::vector<UpdateRecord>> ListUpdatesInState(UpdateState state) override {

@@ -508,7 +508,8 @@ Status ShowDataset(ApiSession& session, const std::string& name) {
 }
 
 Status ListUpdates(ApiSession& session, const std::string& dataset) {
-  ASSIGN_OR_RETURN(json list, GetJson(session, "/v1/datasets/" + EscapeComponent(dataset) + "/updates"));
+  ASSIGN_OR_RETURN(json list, GetList(session, "/v1/datasets/" + EscapeComponent(dataset) + "/updates", {}, "updates",
+                                      std::nullopt));
   return PrintListOr(session, list, "updates", [&] {
     std::vector<std::vector<std::string>> rows;
     for (const json& u : Items(list, "updates")) {
@@ -929,19 +930,8 @@ Status RequestAccess(ApiSession& session, const GrantArgs& args) {
 
 Status ListAccessRequests(ApiSession& session, const AccessRequestQuery& query) {
   // Every page: requests are few, and a partial list of pending ones would hide work.
-  json list = {{"requests", json::array()}};
-  std::string page_token;
-  do {
-    ASSIGN_OR_RETURN(json page, GetJson(session, "/v1/access-requests" +
-                                                     QueryString({{"state", query.state},
-                                                                  {"dataset", query.dataset},
-                                                                  {"limit", std::to_string(kMaxPageSize)},
-                                                                  {"page_token", page_token}})));
-    for (const json& r : Items(page, "requests")) list["requests"].push_back(r);
-    page_token = page.contains("next_page_token") && page["next_page_token"].is_string()
-                     ? page["next_page_token"].get<std::string>()
-                     : "";
-  } while (!page_token.empty());
+  ASSIGN_OR_RETURN(json list, GetList(session, "/v1/access-requests",
+                                      {{"state", query.state}, {"dataset", query.dataset}}, "requests", std::nullopt));
   return PrintListOr(session, list, "requests", [&] {
     std::vector<std::vector<std::string>> rows;
     const bool pending_only = query.state == "pending";

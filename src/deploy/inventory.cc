@@ -127,6 +127,16 @@ Result<std::vector<UpdateRecord>> ListDatasetUpdates(Catalog& catalog, std::stri
   return updates;
 }
 
+Result<std::vector<UpdateRecord>> ListDatasetUpdatesPage(Catalog& catalog, std::string_view dataset,
+                                                         int64_t after_number, int64_t limit) {
+  std::vector<UpdateRecord> updates;
+  RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
+    ASSIGN_OR_RETURN(updates, tx.ListUpdatesPage(dataset, after_number, limit));
+    return Status::Ok();
+  }));
+  return updates;
+}
+
 Result<UpdateDetails> DescribeUpdate(Catalog& catalog, std::string_view dataset, int64_t number) {
   UpdateDetails details;
   RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {

@@ -52,6 +52,9 @@ Result<DatasetSummary> GetDatasetSummary(Catalog& catalog, std::string_view name
 Result<DatasetDetails> DescribeDataset(Catalog& catalog, std::string_view name);
 // Updates of a dataset in every state; NotFound naming an unknown dataset.
 Result<std::vector<UpdateRecord>> ListDatasetUpdates(Catalog& catalog, std::string_view dataset);
+// One page of them: numbers above `after_number`, at most `limit`.
+Result<std::vector<UpdateRecord>> ListDatasetUpdatesPage(Catalog& catalog, std::string_view dataset,
+                                                         int64_t after_number, int64_t limit);
 
 struct UpdateDetails {
   UpdateRecord update;

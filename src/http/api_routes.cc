@@ -284,9 +284,18 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
   add("GET", "/v1/datasets/{name}/updates", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kRead));
-    ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates, ListDatasetUpdates(s->services.catalog, a.summary.record.spec.name));
+    ASSIGN_OR_RETURN(int64_t limit, Limit(call));
+    int64_t after = 0;
+    if (auto token = call.Query("page_token")) {
+      ASSIGN_OR_RETURN(after, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
+    }
+    ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates,
+                     ListDatasetUpdatesPage(s->services.catalog, a.summary.record.spec.name, after, limit));
     json out = {{"updates", json::array()}};
     for (const UpdateRecord& update : updates) out["updates"].push_back(ToJson(update));
+    out["next_page_token"] = static_cast<int64_t>(updates.size()) == limit && !updates.empty()
+                                 ? json(std::to_string(updates.back().number))
+                                 : json(nullptr);
     call.Reply(200, out);
     return Status::Ok();
   });

@@ -77,6 +77,36 @@ class ApiServer : public ::testing::Test {
   std::unique_ptr<ServerTest> t_;
 };
 
+TEST_F(ApiServer, UpdatesArePagedByNumber) {
+  for (int n = 1; n <= 3; ++n) {
+    json job = IngestUpload(t_->admin_token, "sales-orders",
+                            Upload(t_->admin_token, "orders.csv", "order_id\n" + std::to_string(n) + "\n"));
+    EXPECT_EQ(t_->WaitForJob(job["id"], t_->admin_token)["state"], "succeeded");
+  }
+  std::vector<int64_t> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    Reply page = t_->Get("/v1/datasets/sales-orders/updates?limit=2" + (token.empty() ? "" : "&page_token=" + token),
+                         t_->admin_token);
+    ASSERT_EQ(page.status, 200) << page.body;
+    json body = page.Json();
+    EXPECT_LE(body["updates"].size(), 2u);
+    for (const json& u : body["updates"]) seen.push_back(u["number"]);
+    token = body["next_page_token"].is_string() ? body["next_page_token"].get<std::string>() : "";
+    ++pages;
+  } while (!token.empty() && pages < 5);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(pages, 2);
+  // Without a limit, one page of up to 100 and no next page.
+  json all = t_->Get("/v1/datasets/sales-orders/updates", t_->admin_token).Json();
+  EXPECT_EQ(all["updates"].size(), 3u);
+  EXPECT_TRUE(all["next_page_token"].is_null());
+  ExpectError(t_->Get("/v1/datasets/sales-orders/updates?page_token=x", t_->admin_token), 400, "invalid_argument",
+              "page_token");
+  ExpectError(t_->Get("/v1/datasets/sales-orders/updates?limit=0", t_->admin_token), 400, "invalid_argument", "limit");
+}
+
 TEST_F(ApiServer, HealthNeedsNoTokenEverythingElseDoes) {
   Reply health = t_->Get("/healthz", "");
   EXPECT_EQ(health.status, 200);
