@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -1455,8 +1457,18 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::filesystem
                                                                           "recognise the catalog"));
     RETURN_IF_ERROR(ReadSchemaVersion(*writer).status());
   }
-  ASSIGN_OR_RETURN(std::string journal_mode,
-                   writer->QueryText("PRAGMA journal_mode = WAL", "switch to write-ahead logging"));
+  // Two openers of a fresh file can both hold a shared lock while each needs an exclusive one to
+  // switch: SQLite then answers SQLITE_BUSY at once, without waiting (it would be a deadlock). One
+  // of them must step back and try again; bounded by the busy timeout.
+  Result<std::string> switched = writer->QueryText("PRAGMA journal_mode = WAL", "switch to write-ahead logging");
+  auto give_up = std::chrono::steady_clock::now() + options.busy_timeout;
+  for (int attempt = 1; !switched.ok() && switched.status().code() == StatusCode::kUnavailable &&
+                        std::chrono::steady_clock::now() < give_up;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 * std::min(attempt, 20)));
+    switched = writer->QueryText("PRAGMA journal_mode = WAL", "switch to write-ahead logging");
+  }
+  ASSIGN_OR_RETURN(std::string journal_mode, std::move(switched));
   if (journal_mode != "wal") {
     return Unavailable(fmt::format(
         "catalog '{}' cannot use write-ahead logging (journal mode stays '{}'); SQLite catalogs need a local "
