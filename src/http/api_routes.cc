@@ -65,6 +65,18 @@ Result<int64_t> Limit(const Call& call) {
   return ParseWhole("limit", *text, 1, kMaxLimit);
 }
 
+// The page_token a listing was given (the last key of the previous page), or `none`.
+Result<int64_t> PageToken(const Call& call, int64_t none, int64_t min) {
+  std::optional<std::string> token = call.Query("page_token");
+  if (!token) return none;
+  return ParseWhole("page_token", *token, min, std::numeric_limits<int64_t>::max());
+}
+
+// The next page's token: the last item's key when the page is full, else null (the last page).
+json NextPageToken(size_t items, int64_t limit, int64_t last_key) {
+  return static_cast<int64_t>(items) == limit && items > 0 ? json(std::to_string(last_key)) : json(nullptr);
+}
+
 Result<int64_t> PathNumber(const Call& call, const std::string& name, std::string_view what) {
   return ParseWhole(what, call.path.at(name), 1, std::numeric_limits<int64_t>::max());
 }
@@ -285,17 +297,12 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   add("GET", "/v1/datasets/{name}/updates", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kRead));
     ASSIGN_OR_RETURN(int64_t limit, Limit(call));
-    int64_t after = 0;
-    if (auto token = call.Query("page_token")) {
-      ASSIGN_OR_RETURN(after, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
-    }
+    ASSIGN_OR_RETURN(int64_t after, PageToken(call, 0, 0));
     ASSIGN_OR_RETURN(std::vector<UpdateRecord> updates,
                      ListDatasetUpdatesPage(s->services.catalog, a.summary.record.spec.name, after, limit));
     json out = {{"updates", json::array()}};
     for (const UpdateRecord& update : updates) out["updates"].push_back(ToJson(update));
-    out["next_page_token"] = static_cast<int64_t>(updates.size()) == limit && !updates.empty()
-                                 ? json(std::to_string(updates.back().number))
-                                 : json(nullptr);
+    out["next_page_token"] = NextPageToken(updates.size(), limit, updates.empty() ? 0 : updates.back().number);
     call.Reply(200, out);
     return Status::Ok();
   });
@@ -392,16 +399,12 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
     if (!call.identity.admin) filter.created_by = call.identity.Ref();
-    if (auto token = call.Query("page_token")) {
-      ASSIGN_OR_RETURN(filter.before_id, ParseWhole("page_token", *token, 1, std::numeric_limits<int64_t>::max()));
-    }
+    ASSIGN_OR_RETURN(filter.before_id, PageToken(call, 0, 1));
     ASSIGN_OR_RETURN(filter.limit, Limit(call));
     ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, s->services.jobs.List(filter));
     json out = {{"jobs", json::array()}};
     for (const JobRecord& job : jobs) out["jobs"].push_back(ToJson(job));
-    out["next_page_token"] = static_cast<int64_t>(jobs.size()) == filter.limit && !jobs.empty()
-                                 ? json(std::to_string(jobs.back().id))
-                                 : json(nullptr);
+    out["next_page_token"] = NextPageToken(jobs.size(), filter.limit, jobs.empty() ? 0 : jobs.back().id);
     call.Reply(200, out);
     return Status::Ok();
   });
@@ -587,15 +590,12 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     if (auto dataset = call.Query("dataset")) filter.dataset = *dataset;
     ASSIGN_OR_RETURN(filter.limit, Limit(call));
-    if (auto token = call.Query("page_token")) {
-      ASSIGN_OR_RETURN(filter.after_id, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
-    }
+    ASSIGN_OR_RETURN(filter.after_id, PageToken(call, 0, 0));
     ASSIGN_OR_RETURN(std::vector<AccessRequestRecord> requests, s->services.grants.ListRequests(scope, filter));
     json out = {{"requests", json::array()}};
     for (const AccessRequestRecord& r : requests) out["requests"].push_back(ToJson(r));
-    out["next_page_token"] = static_cast<int64_t>(requests.size()) == filter.limit && !requests.empty()
-                                 ? json(std::to_string(requests.back().id))
-                                 : json(nullptr);
+    out["next_page_token"] =
+        NextPageToken(requests.size(), filter.limit, requests.empty() ? 0 : requests.back().id);
     call.Reply(200, out);
     return Status::Ok();
   });
@@ -638,9 +638,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     if (auto after = call.Query("after")) {
       ASSIGN_OR_RETURN(query.after_seq, ParseWhole("after", *after, 0, std::numeric_limits<int64_t>::max()));
     }
-    if (auto token = call.Query("page_token")) {
-      ASSIGN_OR_RETURN(query.after_seq, ParseWhole("page_token", *token, 0, std::numeric_limits<int64_t>::max()));
-    }
+    ASSIGN_OR_RETURN(query.after_seq, PageToken(call, query.after_seq, 0));
     ASSIGN_OR_RETURN(query.limit, Limit(call));
     std::string format = call.Query("format").value_or("json");
     if (format != "json" && format != "jsonl") {
@@ -670,9 +668,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     json out = {{"events", json::array()}};
     for (const AuditEvent& event : events) out["events"].push_back(ToJson(event));
-    out["next_page_token"] = static_cast<int64_t>(events.size()) == query.limit && !events.empty()
-                                 ? json(std::to_string(events.back().seq))
-                                 : json(nullptr);
+    out["next_page_token"] = NextPageToken(events.size(), query.limit, events.empty() ? 0 : events.back().seq);
     call.Reply(200, out);
     return Status::Ok();
   });
