@@ -316,6 +316,19 @@ void Authorizer::Record(AuditEvent event) {
   if (sink_ != nullptr) sink_->Record(std::move(event));
 }
 
+void Authorizer::RecordListing(const AccessScope& scope, size_t shown, const std::string& now,
+                               const AccessContext& context) {
+  AuditEvent event;
+  event.at = now;
+  event.actor = "user:" + scope.user();
+  event.action = context.action.empty() ? "dataset.list" : context.action;
+  event.target = "datasets";
+  event.decision = "allow";
+  event.reason = fmt::format("{} dataset(s) listed; sensitive datasets without a role on them left out", shown);
+  event.request_id = context.request_id;
+  Record(std::move(event));
+}
+
 Status Authorizer::FlushAudit(std::chrono::milliseconds timeout) {
   return sink_ == nullptr ? Status::Ok() : sink_->Flush(timeout);
 }

@@ -124,8 +124,11 @@ class Authorizer {
   Status Require(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action,
                  const AccessContext& context = {});
 
-  // Records one event in the audit log (through the sink), e.g. a decision about a listing.
+  // Records one event in the audit log (through the sink).
   void Record(AuditEvent event);
+  // Records a dataset listing as one allowed decision ("dataset.list", decided at `now`), not one
+  // per dataset: a listing shows what exists, never data.
+  void RecordListing(const AccessScope& scope, size_t shown, const std::string& now, const AccessContext& context);
   // Waits until the decisions recorded so far are in the audit log (see AuditSink::Flush).
   Status FlushAudit(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

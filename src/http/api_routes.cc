@@ -275,17 +275,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
       out["datasets"].push_back(DatasetJson(summary, AccessOf(scope, summary.record, now)));
     }
     out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
-    // One record for the listing, not one per dataset: it shows what exists, never data.
-    AuditEvent event;
-    event.at = now;
-    event.actor = call.identity.Ref();
-    event.action = "dataset.list";
-    event.target = "datasets";
-    event.decision = "allow";
-    event.reason = fmt::format("{} dataset(s) listed; sensitive datasets without a role on them left out",
-                               page.datasets.size());
-    event.request_id = call.request_id;
-    s->services.authorizer.Record(std::move(event));
+    s->services.authorizer.RecordListing(scope, page.datasets.size(), now, Context(call));
     call.Reply(200, out);
     return Status::Ok();
   });
