@@ -204,7 +204,9 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
   Identity identity;
   std::string now = FormatTimestamp(clock_.Now());
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t epoch, tx.AccessEpoch());
+    ASSIGN_OR_RETURN(CatalogEpochs epochs, tx.Epochs());
+    int64_t epoch = epochs.access;
+    identity.data_epoch = epochs.data;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = cache_.find(hash);
@@ -215,6 +217,7 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
         }
         identity = cached;
         identity.epoch = epoch;
+        identity.data_epoch = epochs.data;
         return Status::Ok();
       }
     }

@@ -29,6 +29,7 @@ struct Identity {
   int64_t token_id = 0;                     // 0 for local operators (no token)
   std::optional<std::string> token_expires_at;
   int64_t epoch = 0;                        // the access epoch Authenticate saw; 0: unknown
+  int64_t data_epoch = 0;                   // the data epoch it saw with it (CatalogEpochs); 0: unknown
   std::string Ref() const { return "user:" + user; }
   bool operator==(const Identity&) const = default;
 };

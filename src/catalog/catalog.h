@@ -64,6 +64,12 @@ struct AccessRequestFilter {
   int64_t limit = 1000;
 };
 
+// Change counters of the catalog (see CatalogTransaction::Epochs).
+struct CatalogEpochs {
+  int64_t access = 0;
+  int64_t data = 0;
+};
+
 class CatalogTransaction {
  public:
   virtual ~CatalogTransaction() = default;
@@ -116,6 +122,9 @@ class CatalogTransaction {
   // A counter that changes whenever users, tokens, groups, grants or datasets change, in any
   // process. Callers that cache access facts compare it before trusting the cache.
   virtual Result<int64_t> AccessEpoch() = 0;
+  // The access epoch and a second counter that changes whenever datasets or their updates change,
+  // read together. Callers that cache what they show of datasets compare `data`.
+  virtual Result<CatalogEpochs> Epochs() = 0;
 
   // ---- Updates (design.md §6). Numbers are reserved from datasets.next_update_number, so a
   // number is never reused, even after a failed update.
@@ -235,7 +244,7 @@ class Catalog {
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails
 // with a message saying the catalog was written by a newer EDL.
-inline constexpr int kCatalogSchemaVersion = 4;
+inline constexpr int kCatalogSchemaVersion = 5;
 
 // Opens (creating when absent) the catalog at `url` and applies pending migrations.
 // Supported: "sqlite:PATH" (PATH absolute, or relative to the working directory).

@@ -638,6 +638,15 @@ class SqliteTransaction final : public CatalogTransaction {
     return db_.QueryInt("SELECT epoch FROM access_epoch WHERE id = 1", "read the access epoch");
   }
 
+  Result<CatalogEpochs> Epochs() override {
+    ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT a.epoch, d.epoch FROM access_epoch a, data_epoch d "
+                                                 "WHERE a.id = 1 AND d.id = 1",
+                                                 "read the catalog epochs"));
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return Internal("the catalog has no epochs row");
+    return CatalogEpochs{stmt.Int(0), stmt.Int(1)};
+  }
+
   // ---- Updates ----
 
   static constexpr std::string_view kUpdateColumns =

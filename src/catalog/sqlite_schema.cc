@@ -316,11 +316,34 @@ CREATE TRIGGER access_epoch_datasets_delete AFTER DELETE ON datasets
   BEGIN UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1; END;
 )sql";
 
+// v5: the data epoch, a counter that moves whenever a dataset or one of its updates changes, in
+// any process; the server trusts what it cached about datasets only while it stands still.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE data_epoch (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch INTEGER NOT NULL
+);
+INSERT INTO data_epoch (id, epoch) VALUES (1, 1);
+CREATE TRIGGER data_epoch_datasets_insert AFTER INSERT ON datasets
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER data_epoch_datasets_update AFTER UPDATE ON datasets
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER data_epoch_datasets_delete AFTER DELETE ON datasets
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER data_epoch_updates_insert AFTER INSERT ON updates
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER data_epoch_updates_update AFTER UPDATE ON updates
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER data_epoch_updates_delete AFTER DELETE ON updates
+  BEGIN UPDATE data_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {1, "create the catalog schema", kSchemaV1},
     {2, "update leases and trigger events", kSchemaV2},
     {3, "users, tokens, jobs and job logs", kSchemaV3},
     {4, "access decisions in the audit log, access requests, the access epoch", kSchemaV4},
+    {5, "the data epoch", kSchemaV5},
 };
 
 constexpr bool MigrationsNumberedInOrder() {

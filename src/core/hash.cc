@@ -10,9 +10,12 @@
 namespace edl {
 
 Result<Sha256> Sha256::Create() {
+  // Fetched once: OpenSSL 3 looks the algorithm up again on every init given EVP_sha256(), which
+  // costs more than hashing a token.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   EVP_MD_CTX* context = EVP_MD_CTX_new();
   if (context == nullptr) return Internal("cannot allocate a SHA-256 context");
-  if (EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1) {
+  if (EVP_DigestInit_ex(context, kSha256 != nullptr ? kSha256 : EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(context);
     return Internal("cannot initialise SHA-256");
   }

@@ -53,7 +53,7 @@ struct ServerConfig {
   std::string s3 = "127.0.0.1:9000";
   std::string tls_cert;                        // PEM files; both set: the API speaks HTTPS only
   std::string tls_key;
-  int64_t threads = 128;                       // HTTP connections served at once
+  int64_t threads = 16;                        // HTTP event-loop threads (and as many for requests with a body)
   int64_t max_body_bytes = 1LL << 20;          // JSON request bodies
   int64_t max_upload_bytes = 1LL << 40;        // one uploaded file
   int64_t read_timeout_seconds = 30;           // a client silent this long is disconnected

@@ -131,7 +131,8 @@ struct AuthorizedSummary {
   AccessScope scope;
 };
 Result<AuthorizedSummary> AuthorizedDataset(ServerState& s, const Call& call, DatasetAction action) {
-  ASSIGN_OR_RETURN(DatasetSummary summary, GetDatasetSummary(s.services.catalog, call.path.at("name")));
+  ASSIGN_OR_RETURN(DatasetSummary summary, s.datasets.Get(s.services.catalog, call.path.at("name"),
+                                                           call.identity.data_epoch));
   ASSIGN_OR_RETURN(AccessScope scope, s.services.authorizer.ScopeFor(call.identity));
   RETURN_IF_ERROR(s.services.authorizer.Require(scope, summary.record, action, Context(call)));
   return AuthorizedSummary{std::move(summary), std::move(scope)};
@@ -266,6 +267,18 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     ASSIGN_OR_RETURN(query.limit, Limit(call));
     ASSIGN_OR_RETURN(AccessScope scope, ScopeOf(*s, call));
     std::string now = s->services.authorizer.Now();
+    // The same page for the same caller at the same catalog epochs: the one made before (the
+    // listing is still audited, once per request).
+    std::string key = ListingCache::Key(
+        fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", query.tier ? TierName(*query.tier) : "",
+                    query.owner ? "=" + *query.owner : "", query.name_prefix, query.search, query.after_name,
+                    query.limit),
+        call.identity);
+    if (std::optional<ListingCache::Page> cached = s->listings.Find(key, call.identity, now)) {
+      s->services.authorizer.RecordListing(scope, cached->shown, now, Context(call));
+      call.ReplyText(200, std::move(cached->body));
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(DatasetPage page,
                      ListDatasetsPage(s->services.catalog, query, [&](const DatasetRecord& record) {
                        return Decide(scope, record, DatasetAction::kMetadata, now).allowed;
@@ -276,7 +289,16 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
     s->services.authorizer.RecordListing(scope, page.datasets.size(), now, Context(call));
-    call.Reply(200, out);
+    // Decisions change with the clock only when a grant expires.
+    std::string valid_until;
+    for (const HeldGrant& grant : scope.grants()) {
+      if (grant.expires_at && *grant.expires_at > now && (valid_until.empty() || *grant.expires_at < valid_until)) {
+        valid_until = *grant.expires_at;
+      }
+    }
+    auto body = std::make_shared<const std::string>(out.dump());
+    s->listings.Store(key, call.identity, std::move(valid_until), {body, page.datasets.size()});
+    call.ReplyText(200, std::move(body));
     return Status::Ok();
   });
   add("GET", "/v1/datasets/{name}", true, [s](Call& call) {

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
 #include <iostream>
 #include <limits>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -22,7 +24,21 @@ using nlohmann::json;
 
 void Call::Reply(int status, const json& value) {
   response.status = status;
+  response.shared_body.reset();
   response.set_content(value.dump(), "application/json");
+}
+
+void Call::ReplyText(int status, std::string json_text) {
+  response.status = status;
+  response.shared_body.reset();
+  response.set_content(std::move(json_text), "application/json");
+}
+
+void Call::ReplyText(int status, std::shared_ptr<const std::string> json_text) {
+  response.status = status;
+  response.body.clear();
+  response.shared_body = std::move(json_text);
+  response.content_type = "application/json";
 }
 
 std::optional<std::string> Call::Query(const std::string& name) const {
@@ -47,8 +63,6 @@ Result<json> ReadJsonBody(Call& call, int64_t max_bytes) {
       return InvalidArgument(fmt::format("the request body is larger than {} bytes (server.max_body_bytes)", max_bytes));
     }
     if (!complete) return InvalidArgument("the request body ended before its announced length");
-  } else {
-    text = call.request.body;
   }
   if (text.empty()) return InvalidArgument("the request needs a JSON body");
   try {
@@ -172,13 +186,13 @@ bool AcceptableRequestId(const std::string& id) {
   });
 }
 
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
   size_t start = 1;
   if (path.empty() || path[0] != '/') return parts;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
+    if (end == std::string_view::npos) end = path.size();
     parts.push_back(path.substr(start, end - start));
     start = end + 1;
   }
@@ -190,24 +204,26 @@ struct CompiledRoute {
   std::vector<std::string> segments;
 };
 
-bool Match(const CompiledRoute& route, const std::vector<std::string>& parts, std::map<std::string, std::string>& out) {
+bool Match(const CompiledRoute& route, const std::vector<std::string_view>& parts,
+           std::map<std::string, std::string>& out) {
   if (route.segments.size() != parts.size()) return false;
-  std::map<std::string, std::string> captured;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& segment = route.segments[i];
+    bool variable = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+    if (variable ? parts[i].empty() : segment != parts[i]) return false;
+  }
+  out.clear();
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& segment = route.segments[i];
     if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
-      if (parts[i].empty()) return false;
-      captured[segment.substr(1, segment.size() - 2)] = parts[i];
-    } else if (segment != parts[i]) {
-      return false;
+      out.emplace(segment.substr(1, segment.size() - 2), std::string(parts[i]));
     }
   }
-  out = std::move(captured);
   return true;
 }
 
 // Query parameters that carry credentials are refused outright: URLs end up in proxy and shell logs.
-bool QueryCarriesToken(const httplib::Request& request) {
+bool QueryCarriesToken(const HttpRequest& request) {
   for (const auto& [name, value] : request.params) {
     std::string lower = name;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -228,11 +244,50 @@ struct ApiServer::Impl {
 
   http::ServerState state;
   std::vector<http::CompiledRoute> routes;
-  std::unique_ptr<httplib::Server> server;
-  bool tls = false;
+  std::unique_ptr<http::HttpTransport> server;
   std::string id_prefix;
   std::atomic<uint64_t> next_id{1};
+  // Request log lines are gathered and written by one thread every 100 ms (or when 256 KB wait):
+  // a write per request would cost more than many requests. A SIGKILL loses at most those 100 ms.
   std::mutex log_mutex;
+  std::condition_variable log_wake;
+  std::string log_buffer;
+  bool log_stopping = false;
+  std::thread log_writer;
+
+  ~Impl() {
+    {
+      std::lock_guard lock(log_mutex);
+      log_stopping = true;
+    }
+    log_wake.notify_all();
+    if (log_writer.joinable()) log_writer.join();
+    FlushLog();
+  }
+
+  void StartLogWriter() {
+    log_writer = std::thread([this] {
+      std::unique_lock lock(log_mutex);
+      while (!log_stopping) {
+        log_wake.wait_for(lock, std::chrono::milliseconds(100));
+        WriteLogLocked();
+      }
+    });
+  }
+  void FlushLog() {
+    std::lock_guard lock(log_mutex);
+    WriteLogLocked();
+  }
+  void WriteLogLocked() {
+    size_t done = 0;
+    while (done < log_buffer.size()) {
+      ssize_t n = ::write(STDERR_FILENO, log_buffer.data() + done, log_buffer.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // stderr closed or full: the lines are dropped, the server goes on
+      done += static_cast<size_t>(n);
+    }
+    log_buffer.clear();
+  }
 
   std::string NewRequestId() {
     return fmt::format("{}-{:06x}", id_prefix, next_id.fetch_add(1, std::memory_order_relaxed));
@@ -266,11 +321,13 @@ struct ApiServer::Impl {
                          Escaped(method), Escaped(route), status, seconds * 1000, user.empty() ? "" : " user=" + user,
                          error.empty() ? "" : " error=\"" + Escaped(error) + "\"");
     }
+    line += '\n';
     std::lock_guard lock(log_mutex);
-    std::fprintf(stderr, "%s\n", line.c_str());
+    log_buffer += line;
+    if (log_buffer.size() >= 256 * 1024) WriteLogLocked();
   }
 
-  void Handle(const httplib::Request& request, httplib::Response& response, const httplib::ContentReader* body) {
+  void Handle(const http::HttpRequest& request, http::HttpResponse& response, const http::BodyReader* body) {
     auto start = std::chrono::steady_clock::now();
     std::string client_id = request.get_header_value("X-Request-Id");
     std::string request_id = http::AcceptableRequestId(client_id) ? client_id : NewRequestId();
@@ -285,11 +342,11 @@ struct ApiServer::Impl {
     };
 
     try {
-      std::vector<std::string> parts = http::SplitPath(request.path);
+      std::vector<std::string_view> parts = http::SplitPath(request.path);
       const http::CompiledRoute* matched = nullptr;
       std::vector<std::string> allowed;
+      std::map<std::string, std::string> captured;
       for (const http::CompiledRoute& route : routes) {
-        std::map<std::string, std::string> captured;
         if (!http::Match(route, parts, captured)) continue;
         if (route.route.method != request.method && !(request.method == "HEAD" && route.route.method == "GET")) {
           allowed.push_back(route.route.method);
@@ -367,7 +424,7 @@ struct ApiServer::Impl {
 
 ApiServer::ApiServer() = default;
 ApiServer::~ApiServer() {
-  if (impl_ && impl_->server) impl_->server->stop();
+  if (impl_ && impl_->server) impl_->server->Stop();
 }
 
 std::vector<RouteInfo> ApiRoutes() {
@@ -384,78 +441,37 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ApiServices& services
   server->impl_ = std::make_unique<Impl>(services, config);
   Impl& impl = *server->impl_;
   for (http::Route& route : http::MakeRoutes(&impl.state)) {
-    std::string path = route.path;
-    impl.routes.push_back({std::move(route), http::SplitPath(path)});
+    std::vector<std::string> segments;
+    for (std::string_view part : http::SplitPath(route.path)) segments.emplace_back(part);
+    impl.routes.push_back({std::move(route), std::move(segments)});
   }
   ASSIGN_OR_RETURN(std::string random, RandomBytes(4));
   for (unsigned char c : random) impl.id_prefix += fmt::format("{:02x}", c);
 
-  if (!config.tls_cert.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(config.tls_cert.c_str(), config.tls_key.c_str());
-    if (!tls->is_valid()) {
-      return InvalidArgument(fmt::format("cannot use the TLS certificate '{}' with key '{}': not readable PEM files, "
-                                         "or the key does not match the certificate",
-                                         config.tls_cert, config.tls_key));
-    }
-    impl.server = std::move(tls);
-    impl.tls = true;
-  } else {
-    impl.server = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& s = *impl.server;
-  size_t threads = static_cast<size_t>(config.threads);
-  // httplib owns the queue it gets from this factory (its API takes a raw pointer).
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_keep_alive_max_count(100000);
-  s.set_keep_alive_timeout(5);
-  s.set_read_timeout(std::chrono::seconds(config.read_timeout_seconds));
-  s.set_write_timeout(std::chrono::seconds(config.write_timeout_seconds));
-  s.set_tcp_nodelay(true);
-  s.set_payload_max_length(static_cast<size_t>(std::max(config.max_upload_bytes, config.max_body_bytes)));
+  http::TransportOptions options;
+  options.threads = static_cast<int>(config.threads);
+  options.max_body_bytes = std::max(config.max_upload_bytes, config.max_body_bytes);
+  options.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
+  options.write_timeout = std::chrono::seconds(config.write_timeout_seconds);
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
   Impl* raw = &impl;
-  // httplib reads a GET or DELETE body whole before any handler runs, up to the upload limit: no
-  // route takes one, so a request announcing one is refused before a byte of it is read.
-  s.set_pre_routing_handler([raw](const httplib::Request& q, httplib::Response& r) {
-    bool bodyless = q.method == "GET" || q.method == "HEAD" || q.method == "DELETE";
-    bool has_body = (q.has_header("Content-Length") && q.get_header_value("Content-Length") != "0") ||
-                    q.has_header("Transfer-Encoding");
-    if (!bodyless || !has_body) return httplib::Server::HandlerResponse::Unhandled;
+  auto handler = [raw](const http::HttpRequest& q, http::HttpResponse& r, const http::BodyReader* body) {
+    raw->Handle(q, r, body);
+  };
+  // Requests the transport answers itself: malformed, too large, or a body where none belongs.
+  auto refusal = [raw](int status, const http::HttpRequest& q, const std::string& why, http::HttpResponse& r) {
     std::string id = raw->NewRequestId();
+    std::string method = q.method.empty() ? "-" : q.method;
     r.set_header("X-Request-Id", id);
-    r.set_header("Connection", "close");
-    r.status = 413;
-    r.set_content(http::ErrorBody("payload_too_large", q.method + " requests take no body", id).dump(),
-                  "application/json");
-    raw->state.metrics.Record("unmatched", q.method, r.status, 0);
-    raw->Log(id, q.method, "(body refused)", r.status, 0, "", "");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // "[\s\S]*" rather than ".*": a decoded path may hold a newline, which "." does not match.
-  constexpr const char* kAnyPath = "[\\s\\S]*";
-  s.Get(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
-  s.Delete(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r) { raw->Handle(q, r, nullptr); });
-  s.Post(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
-    raw->Handle(q, r, &body);
-  });
-  s.Put(kAnyPath, [raw](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& body) {
-    raw->Handle(q, r, &body);
-  });
-  // Errors httplib answers itself (malformed request line, URI too long, body over the limit).
-  s.set_error_handler([raw](const httplib::Request& q, httplib::Response& r) {
-    if (!r.body.empty()) return;
-    std::string id = raw->NewRequestId();
-    r.set_header("X-Request-Id", id);
-    raw->state.metrics.Record("unmatched", q.method.empty() ? "-" : q.method, r.status, 0);
-    raw->Log(id, q.method.empty() ? "-" : q.method, "(refused by the HTTP layer)", r.status, 0, "", "");
-    std::string_view code = r.status == 413   ? "payload_too_large"
-                            : r.status == 414 ? "uri_too_long"
-                            : r.status == 404 ? "not_found"
-                                              : "invalid_argument";
-    std::string message = r.status == 413   ? "the request body is larger than the server accepts"
-                          : r.status == 414 ? "the request URI is too long"
-                                            : fmt::format("the request was refused (HTTP {})", r.status);
-    r.set_content(http::ErrorBody(code, message, id).dump(), "application/json");
-  });
+    raw->state.metrics.Record("unmatched", method, status, 0);
+    std::string_view code = status == 413 ? "payload_too_large" : status == 431 ? "header_too_large" : "invalid_argument";
+    raw->Log(id, method, "(refused by the HTTP layer)", status, 0, "", why);
+    r.status = status;
+    r.set_content(http::ErrorBody(code, why, id).dump(), "application/json");
+  };
+  ASSIGN_OR_RETURN(impl.server, http::HttpTransport::Create(options, handler, refusal));
+  impl.StartLogWriter();
   return server;
 }
 
@@ -470,24 +486,17 @@ Result<int> ApiServer::Bind(const std::string& address) {
     return InvalidArgument(fmt::format("server.http '{}' has no valid port", address));
   }
   if (port < 0 || port > 65535) return InvalidArgument(fmt::format("server.http '{}' has no valid port", address));
-  if (port == 0) {
-    int bound = impl_->server->bind_to_any_port(host);
-    if (bound <= 0) return Unavailable(fmt::format("cannot listen on {}", address));
-    return bound;
-  }
-  if (!impl_->server->bind_to_port(host, port)) {
-    return Unavailable(fmt::format("cannot listen on {}: the address is in use or not local", address));
-  }
-  return port;
+  return impl_->server->Bind(host, port);
 }
 
 Status ApiServer::Serve() {
-  if (!impl_->server->listen_after_bind()) return Unavailable("the HTTP server stopped unexpectedly");
-  return Status::Ok();
+  Status served = impl_->server->Serve();
+  impl_->FlushLog();
+  return served;
 }
 
-void ApiServer::Stop() { impl_->server->stop(); }
+void ApiServer::Stop() { impl_->server->Stop(); }
 
-std::string ApiServer::Scheme() const { return impl_->tls ? "https" : "http"; }
+std::string ApiServer::Scheme() const { return impl_->server->tls() ? "https" : "http"; }
 
 }  // namespace edl

@@ -8,20 +8,21 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "access/access.h"
 #include "core/status.h"
 #include "http/api_server.h"
 #include "http/metrics.h"
+#include "http/read_cache.h"
+#include "http/transport.h"
 
 namespace edl::http {
 
 struct Call {
-  const httplib::Request& request;
-  httplib::Response& response;
-  const httplib::ContentReader* body = nullptr;  // POST and PUT
+  const HttpRequest& request;
+  HttpResponse& response;
+  const BodyReader* body = nullptr;  // POST and PUT
   std::string request_id;
   Identity identity;                              // set when the route is authenticated
   std::map<std::string, std::string> path;        // "{name}" -> value
@@ -29,6 +30,9 @@ struct Call {
 
   // Writes `value` as the JSON response with `status`.
   void Reply(int status, const nlohmann::json& value);
+  // Writes JSON text already rendered.
+  void ReplyText(int status, std::string json_text);
+  void ReplyText(int status, std::shared_ptr<const std::string> json_text);
   // A query parameter, if present.
   std::optional<std::string> Query(const std::string& name) const;
 };
@@ -46,6 +50,8 @@ struct ServerState {
   ApiServices services;
   ServerConfig config;
   HttpMetrics metrics;
+  DatasetSummaryCache datasets;
+  ListingCache listings;
 };
 
 // Every route of the API with its handler. `state` may be null for a table only read for its names.

@@ -42,7 +42,7 @@ TEST(Migration, CreatesTheSchemaInAFreshFile) {
     EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
     EXPECT_EQ((*catalog)->Describe(), "sqlite:" + file.string());
   }
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 1"), clock.NowText());
   for (const char* table : kTables) {
     EXPECT_EQ(RawQuery(file, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
@@ -126,7 +126,7 @@ TEST(Migration, UpgradesAnOlderCatalogKeepingItsData) {
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
   EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
   EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM pragma_table_info('updates') WHERE name = 'lease_owner'"), "1");
 }
@@ -157,7 +157,7 @@ TEST(Migration, UpgradesAVersion2CatalogInPlace) {
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 3"), clock.NowText());
   EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
   EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs_v3'"), "0");

@@ -217,5 +217,51 @@ TEST_F(SqliteCatalogTransactions, ReadsDoNotWaitForAWriter) {
   EXPECT_EQ(*after, std::optional<std::string>("uat"));
 }
 
+// The data epoch moves with every change of a dataset or an update, whoever writes it, and stands
+// still otherwise; the access epoch is read with it.
+TEST_F(SqliteCatalogTransactions, DataEpochMovesWithDatasetsAndUpdatesOnly) {
+  auto epochs = [&] {
+    CatalogEpochs out;
+    EXPECT_OK(catalog_->Read([&](CatalogTransaction& txn) -> Status {
+      ASSIGN_OR_RETURN(out, txn.Epochs());
+      ASSIGN_OR_RETURN(int64_t access, txn.AccessEpoch());
+      EXPECT_EQ(access, out.access);
+      return Status::Ok();
+    }));
+    return out;
+  };
+  CatalogEpochs start = epochs();
+  EXPECT_OK(catalog_->Write([](CatalogTransaction& txn) { return WriteEverything(txn); }));
+  CatalogEpochs created = epochs();
+  EXPECT_GT(created.data, start.data);
+  EXPECT_GT(created.access, start.access);
+  // Settings and the audit log are not data.
+  EXPECT_OK(catalog_->Write([](CatalogTransaction& txn) -> Status {
+    RETURN_IF_ERROR(txn.PutSetting("motd", "hello"));
+    return txn.AppendAudit({0, "", "user:alice", "dataset.read", "dataset:orders", "{}"}).status();
+  }));
+  EXPECT_EQ(epochs().data, created.data);
+  // An update reserved, then completed: two moves.
+  int64_t number = 0;
+  EXPECT_OK(catalog_->Write([&](CatalogTransaction& txn) -> Status {
+    ASSIGN_OR_RETURN(number, txn.ReserveUpdate("orders", UpdateKind::kSnapshot, "user:alice", "w1",
+                                               "2030-01-01T00:00:00.000Z"));
+    return Status::Ok();
+  }));
+  CatalogEpochs reserved = epochs();
+  EXPECT_GT(reserved.data, created.data);
+  EXPECT_OK(catalog_->Write([&](CatalogTransaction& txn) { return txn.CompleteUpdate("orders", number, "{}", {}); }));
+  EXPECT_GT(epochs().data, reserved.data);
+  // Another connection (another process) sees the same counters.
+  auto other = SqliteCatalog::Open(file_, clock_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  CatalogEpochs seen;
+  EXPECT_OK((*other)->Read([&](CatalogTransaction& txn) -> Status {
+    ASSIGN_OR_RETURN(seen, txn.Epochs());
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seen.data, epochs().data);
+}
+
 }  // namespace
 }  // namespace edl

@@ -432,7 +432,18 @@ TEST_F(AccessApi, ExpiredGrantsStopWorkingWithoutAnyJob) {
   auto soon = std::chrono::system_clock::now() + std::chrono::seconds(4);
   SetGrantExpiry(ledger["id"], FormatTimestamp(soon));
   EXPECT_EQ(Read("ledger", gwen_).status, 200);
+  // The listing the server keeps rendered for gwen shows the grant until it expires, then not.
+  auto listed_access = [&] {
+    json listing = t_->Get("/v1/datasets?name=ledger", gwen_).Json();
+    for (const json& d : listing["datasets"]) {
+      if (d["name"] == "ledger") return d["access"].get<std::string>();
+    }
+    return std::string("(not listed)");
+  };
+  EXPECT_EQ(listed_access(), "read");
+  EXPECT_EQ(listed_access(), "read");
   std::this_thread::sleep_until(soon + std::chrono::milliseconds(200));
+  EXPECT_EQ(listed_access(), "none");
   Reply expired = Read("ledger", gwen_);
   ExpectApiError(expired, 403, "permission_denied", "ledger:read");
   EXPECT_THAT(expired.body, HasSubstr("grant " + std::to_string(ledger["id"].get<int64_t>()) + " expired at"));

@@ -523,6 +523,20 @@ TEST_F(ApiServer, UploadCutOffHalfWayKeepsNothing) {
   EXPECT_EQ(t_->Send("PUT", "/v1/uploads/" + id + "/files/part.csv", t_->alice_token, "a\n1\n", "text/csv").status, 201);
 }
 
+TEST_F(ApiServer, OversizedHeadersAre431AndExpectContinueIsAnswered) {
+  std::string huge = "GET /v1/datasets?q=" + std::string(70000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string refused = t_->Raw(huge);
+  EXPECT_THAT(refused, HasSubstr("431 "));
+  EXPECT_THAT(refused, HasSubstr("\"code\":\"header_too_large\""));
+  // A client that waits for "100 Continue" before its body gets it, then its answer.
+  std::string id = t_->Send("POST", "/v1/uploads", t_->alice_token, "").Json()["id"];
+  std::string put = t_->Raw("PUT /v1/uploads/" + id + "/files/c.csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                t_->alice_token + "\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+                            std::chrono::milliseconds(500));
+  EXPECT_THAT(put, HasSubstr("HTTP/1.1 100 Continue"));
+  EXPECT_EQ(t_->Get("/healthz", "").status, 200);
+}
+
 class ApiServerShortTimeouts : public ApiServer {
  protected:
   ApiServerShortTimeouts() { extra_config_ = "server: {read_timeout_seconds: 1, write_timeout_seconds: 1}\n"; }
@@ -542,6 +556,64 @@ TEST_F(ApiServerShortTimeouts, SlowClientIsDisconnectedAndOthersAreServed) {
   EXPECT_THAT(slow, HasSubstr("cut off"));
   EXPECT_EQ(t_->Get("/v1/uploads/" + id, t_->alice_token).Json()["files"].size(), 0u);
   EXPECT_EQ(t_->Get("/healthz", "").status, 200);
+}
+
+// The server keeps what it read of datasets and the rendered listing pages between requests; a
+// change made by another process (edl deploy-dataset, an ingest, a grant) shows on the next request.
+TEST_F(ApiServer, CachedDatasetViewsFollowChangesMadeElsewhere) {
+  auto description = [&](const std::string& path, const std::string& token) {
+    json body = t_->Get(path, token).Json();
+    if (body.contains("datasets")) {
+      for (const json& d : body["datasets"]) {
+        if (d["name"] == "web-traffic") return d.dump();
+      }
+      return std::string("(not listed)");
+    }
+    return body.dump();
+  };
+  const std::string one = "/v1/datasets/web-traffic";
+  const std::string list = "/v1/datasets?limit=10";
+  for (int i = 0; i < 3; ++i) {  // read more than once: later reads come from the caches
+    EXPECT_THAT(description(one, t_->alice_token), HasSubstr("Page views of the public web site"));
+    EXPECT_THAT(description(list, t_->alice_token), HasSubstr("Page views of the public web site"));
+  }
+  t_->DeployDataset("name: web-traffic\ntier: internal\ndescription: Page views, new wording\nowners: [admin]\n");
+  EXPECT_THAT(description(one, t_->alice_token), HasSubstr("Page views, new wording"));
+  EXPECT_THAT(description(list, t_->alice_token), HasSubstr("Page views, new wording"));
+
+  // An update moves the count in both views.
+  IngestUpload(t_->admin_token, "web-traffic", Upload(t_->admin_token, "views.csv", "page,views\n/a,1\n"));
+  for (int i = 0; i < 200 && t_->Get(one, t_->alice_token).Json()["updates_count"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(t_->Get(one, t_->alice_token).Json()["updates_count"], 1);
+  EXPECT_THAT(description(list, t_->alice_token), HasSubstr("\"updates_count\":1"));
+
+  // A grant changes the access the listing shows at once.
+  auto sales = [&] {
+    json body = t_->Get(list, t_->alice_token).Json();
+    for (const json& d : body["datasets"]) {
+      if (d["name"] == "sales-orders") return d["access"].get<std::string>();
+    }
+    return std::string("(not listed)");
+  };
+  EXPECT_EQ(sales(), "none");
+  Reply granted = t_->Send("POST", "/v1/datasets/sales-orders/grants", t_->admin_token,
+                           R"({"principal":"user:alice","level":"read"})");
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  EXPECT_EQ(sales(), "read");
+  ASSERT_EQ(t_->Send("POST", "/v1/grants/" + std::to_string(granted.Json()["id"].get<int64_t>()) + "/revoke",
+                     t_->admin_token, "")
+                .status,
+            200);
+  EXPECT_EQ(sales(), "none");
+
+  // Every listing request is audited, cached or not.
+  t_->Get("/v1/datasets?limit=7", t_->alice_token);
+  t_->Get("/v1/datasets?limit=7", t_->alice_token);
+  json audit = t_->Get("/v1/audit?action=dataset.list&principal=user:alice&limit=1000", t_->admin_token).Json();
+  ASSERT_TRUE(audit.contains("events")) << audit.dump();
+  EXPECT_GE(audit["events"].size(), 2u + 4u);
 }
 
 TEST_F(ApiServer, AdminRoutesNeedAnAdmin) {

@@ -248,6 +248,10 @@ std::string ServerTest::Raw(const std::string& bytes, std::chrono::milliseconds 
   return out;
 }
 
-std::string ServerTest::ServerLog() const { return ReadFile(log_path); }
+std::string ServerTest::ServerLog() const {
+  // The server writes its request log every 100 ms: wait for the lines of the requests just made.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  return ReadFile(log_path);
+}
 
 }  // namespace edl::testing

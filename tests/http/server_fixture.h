@@ -86,6 +86,7 @@ class ServerTest {
   std::string Raw(const std::string& bytes, std::chrono::milliseconds wait = std::chrono::milliseconds(2000),
                   bool close_after_send = false) const;
 
+  // The request log so far (waits for the 100 ms the server may hold its lines).
   std::string ServerLog() const;
 
   TempDir dir;
