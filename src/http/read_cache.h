@@ -23,7 +23,8 @@ namespace edl::http {
 // Datasets with their update counts, by name.
 class DatasetSummaryCache {
  public:
-  explicit DatasetSummaryCache(size_t max_entries = 100000) : max_entries_(max_entries) {}
+  DatasetSummaryCache() = default;
+  explicit DatasetSummaryCache(size_t max_entries) : max_entries_(max_entries) {}
   // The dataset as the catalog holds it at `data_epoch` or later; 0 reads the catalog.
   Result<DatasetSummary> Get(Catalog& catalog, const std::string& name, int64_t data_epoch);
 
@@ -32,7 +33,7 @@ class DatasetSummaryCache {
     int64_t data_epoch;
     DatasetSummary summary;
   };
-  size_t max_entries_;
+  size_t max_entries_ = 100000;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
 };
@@ -46,8 +47,8 @@ class ListingCache {
     std::shared_ptr<const std::string> body;  // the JSON response
     size_t shown = 0;   // datasets on it (for the audit record)
   };
-  explicit ListingCache(size_t max_entries = 4096, size_t max_bytes = 64 << 20)
-      : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  ListingCache() = default;
+  ListingCache(size_t max_entries, size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   // The key of a query (its canonical parameters) for a caller.
   static std::string Key(const std::string& query, const Identity& identity);
@@ -63,8 +64,8 @@ class ListingCache {
     std::string valid_until;
     Page page;
   };
-  size_t max_entries_;
-  size_t max_bytes_;
+  size_t max_entries_ = 4096;
+  size_t max_bytes_ = 64 << 20;
   size_t bytes_ = 0;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;

@@ -162,6 +162,15 @@ std::string HttpResponse::get_header_value(std::string_view name) const {
   return "";
 }
 
+namespace {
+// The loop's handlers only compute and read the catalog: one thread per core keeps every core busy
+// without threads queueing for them.
+int LoopThreads(const TransportOptions& options) {
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min(options.threads, std::max(2, cores)));
+}
+}  // namespace
+
 struct HttpTransport::Impl {
   TransportOptions options;
   Handler handler;
@@ -174,7 +183,7 @@ struct HttpTransport::Impl {
   std::atomic<int64_t> in_flight{0};  // requests read and not yet answered
   std::chrono::milliseconds step;     // how often a connection's deadline is looked at
 
-  explicit Impl(const TransportOptions& o) : options(o), loop(o.threads), acceptor(loop) {
+  explicit Impl(const TransportOptions& o) : options(o), loop(LoopThreads(o)), acceptor(loop) {
     auto shortest = std::min({o.read_timeout, o.write_timeout, o.keep_alive_timeout});
     step = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
                       std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
@@ -291,21 +300,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     expect_continue_ = has_body && SameName(request_.get_header_value("Expect"), "100-continue");
     auto response = std::make_shared<HttpResponse>();
-    if (bodyless) {
+    if (request_.method == "GET" || request_.method == "HEAD") {
+      // Reads: handled right here, on the loop.
       server_.handler(request_, *response, nullptr);
       body_complete_ = true;
       return Write(std::move(response));
     }
-    if (!has_body) {
-      // POST or PUT with an empty body: the handler reads nothing, right here.
+    // Writes may wait for the catalog's write lock: on the pool, so the loop keeps serving reads.
+    if (!has_body) body_complete_ = true;
+    server_.pool.Submit([self = this->shared_from_this(), response, bodyless, has_body] {
       BodyReader empty = [](const BodySink&) { return true; };
-      server_.handler(request_, *response, &empty);
-      body_complete_ = true;
-      return Write(std::move(response));
-    }
-    server_.pool.Submit([self = this->shared_from_this(), response] {
       BodyReader reader = [&self](const BodySink& sink) { return self->PullBody(sink); };
-      self->server_.handler(self->request_, *response, &reader);
+      self->server_.handler(self->request_, *response, bodyless ? nullptr : has_body ? &reader : &empty);
       asio::post(self->stream_.get_executor(), [self, response] { self->Write(response); });
     });
   }
@@ -579,7 +585,7 @@ Status HttpTransport::Serve() {
   };
   check({});
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.options.threads; ++i) threads.emplace_back([&impl] { impl.loop.run(); });
+  for (int i = 1; i < LoopThreads(impl.options); ++i) threads.emplace_back([&impl] { impl.loop.run(); });
   impl.loop.run();
   for (std::thread& t : threads) t.join();
   impl.pool.StopAndJoin();

@@ -1,9 +1,9 @@
 // HttpTransport: HTTP/1.1 connections (plain or TLS) for the REST frontend, on Boost.Beast/Asio.
 // A few threads run every connection's reads and writes from one event loop; a connection waiting
 // for its next request holds no thread. A request without a body is handled on the loop thread that
-// read it. A request with a body is handled on a pool of blocking threads: the handler pulls the
-// body piece by piece (BodyReader) while the loop reads it from the socket, so an upload is never
-// held whole in memory. Nothing here knows about routes, JSON or users.
+// read it (GET, HEAD). Other requests are handled on a pool of blocking threads, so a write waiting
+// for the catalog's lock holds no loop thread; the handler pulls the body piece by piece
+// (BodyReader) while the loop reads it from the socket, so an upload is never held in memory. Nothing here knows about routes, JSON or users.
 #pragma once
 
 #include <chrono>
@@ -55,7 +55,8 @@ using BodySink = std::function<bool(const char* data, size_t size)>;
 using BodyReader = std::function<bool(const BodySink& sink)>;
 
 struct TransportOptions {
-  int threads = 16;                  // loop threads, and blocking threads for requests with a body
+  int threads = 16;                  // blocking threads for requests other than GET and HEAD; the loop
+                                     // runs on one per core (at least 2, at most `threads`)
   int64_t max_body_bytes = 1 << 20;  // larger announced bodies are refused (413) before any handler
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
