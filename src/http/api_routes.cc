@@ -91,9 +91,9 @@ Status RequireAdmin(const Call& call) {
 // The caller's strongest level on the dataset ("none", "read", "write", "admin"), decided without
 // an audit record: it only shapes the view, it opens nothing.
 std::string_view AccessOf(const AccessScope& scope, const DatasetRecord& record, const std::string& now) {
-  if (Decide(scope, record, DatasetAction::kAdmin, now).allowed) return "admin";
-  if (Decide(scope, record, DatasetAction::kWrite, now).allowed) return "write";
-  if (Decide(scope, record, DatasetAction::kRead, now).allowed) return "read";
+  if (Decide(scope, record, DatasetAction::kAdmin, now, /*explain=*/false).allowed) return "admin";
+  if (Decide(scope, record, DatasetAction::kWrite, now, /*explain=*/false).allowed) return "write";
+  if (Decide(scope, record, DatasetAction::kRead, now, /*explain=*/false).allowed) return "read";
   return "none";
 }
 
@@ -254,7 +254,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     std::string now = s->services.authorizer.Now();
     ASSIGN_OR_RETURN(DatasetPage page,
                      ListDatasetsPage(s->services.catalog, query, [&](const DatasetRecord& record) {
-                       return Decide(scope, record, DatasetAction::kMetadata, now).allowed;
+                       return Decide(scope, record, DatasetAction::kMetadata, now, /*explain=*/false).allowed;
                      }));
     std::string body = DatasetPageText(
         *texts, page.datasets, [&](const DatasetRecord& record) { return AccessOf(scope, record, now); },
