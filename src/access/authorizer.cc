@@ -73,47 +73,52 @@ Status Decision::ToStatus(const DatasetRecord& dataset, std::string_view user, D
 }
 
 // The rules (docs/security.md). Every path ends in an explicit allow or deny with a reason.
-Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now) {
+Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now,
+                bool explain) {
   const DatasetSpec& spec = dataset.spec;
   const Tier tier = spec.tier;
   const bool sensitive = tier == Tier::kSensitive;
 
-  // The strongest role the identity holds on this dataset, and where it comes from.
+  // The strongest role the identity holds on this dataset, and where it comes from: the grant, or
+  // (null) ownership, described only when a reason needs it.
   int best = 0;
-  std::string best_via;
+  const HeldGrant* best_grant = nullptr;
   std::vector<std::string> not_counted;  // grants that exist but do not count, for the reason
-  auto consider = [&](int rank, std::string via) {
-    if (rank > best) {
-      best = rank;
-      best_via = std::move(via);
-    }
-  };
-  if (IsOwner(dataset, scope.user())) consider(Rank(AccessLevel::kAdmin), "owner of the dataset");
+  if (IsOwner(dataset, scope.user())) best = Rank(AccessLevel::kAdmin);
   for (const HeldGrant& grant : scope.grants()) {
     if (grant.dataset != spec.name) continue;
     if (grant.expires_at && *grant.expires_at <= now) {
-      not_counted.push_back(fmt::format("grant {} expired at {}", grant.id, *grant.expires_at));
+      if (explain) not_counted.push_back(fmt::format("grant {} expired at {}", grant.id, *grant.expires_at));
       continue;
     }
     if (sensitive && grant.principal.kind != PrincipalKind::kUser) {
-      not_counted.push_back(fmt::format("grant {} is to {}; on sensitive datasets only grants to individual users count",
-                                        grant.id, PrincipalRef(grant.principal)));
+      if (explain) {
+        not_counted.push_back(fmt::format(
+            "grant {} is to {}; on sensitive datasets only grants to individual users count", grant.id,
+            PrincipalRef(grant.principal)));
+      }
       continue;
     }
     if (sensitive && !grant.expires_at) {
-      not_counted.push_back(
-          fmt::format("grant {} has no expiry; on sensitive datasets only grants with an expiry count", grant.id));
+      if (explain) {
+        not_counted.push_back(
+            fmt::format("grant {} has no expiry; on sensitive datasets only grants with an expiry count", grant.id));
+      }
       continue;
     }
-    consider(Rank(grant.level), Describe(grant));
+    if (Rank(grant.level) > best) {
+      best = Rank(grant.level);
+      best_grant = &grant;
+    }
   }
+  auto best_via = [&] { return best_grant != nullptr ? Describe(*best_grant) : std::string("owner of the dataset"); };
   // The instance role internal-read: read on internal datasets.
-  std::string internal_read_via;
+  const HeldGrant* internal_read = nullptr;
   if (tier == Tier::kInternal) {
     for (const HeldGrant& grant : scope.grants()) {
       if (grant.role != kInternalReadRole) continue;
       if (grant.expires_at && *grant.expires_at <= now) continue;
-      internal_read_via = "the default role " + Describe(grant);
+      internal_read = &grant;
       break;
     }
   }
@@ -123,57 +128,58 @@ Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetA
   };
 
   Decision d;
+  auto because = [&](auto&& words) {  // the reason, put in words only when asked for; ends the decision
+    if (explain) d.reason = words();
+    return std::move(d);
+  };
   if (action == DatasetAction::kMetadata) {
     if (tier != Tier::kSensitive) {
       d.allowed = true;
-      d.reason = fmt::format("{} datasets are listed for every user", TierName(tier));
-    } else if (scope.admin()) {
-      d.allowed = true;
-      d.reason = "instance admin";
-    } else if (best > 0) {
-      d.allowed = true;
-      d.reason = best_via;
-    } else {
-      d.hidden = true;
-      d.reason = deny_reason(fmt::format("sensitive dataset, and {} holds no role on it", scope.user()));
+      return because([&] { return fmt::format("{} datasets are listed for every user", TierName(tier)); });
     }
-    return d;
+    if (scope.admin()) {
+      d.allowed = true;
+      return because([] { return std::string("instance admin"); });
+    }
+    if (best > 0) {
+      d.allowed = true;
+      return because(best_via);
+    }
+    d.hidden = true;
+    return because([&] { return deny_reason(fmt::format("sensitive dataset, and {} holds no role on it", scope.user())); });
   }
 
-  const int needed = Rank(NeededLevel(action));
-  const std::string role = DatasetRoleName(spec.name, NeededLevel(action));
-  if (best >= needed) {
+  if (best >= Rank(NeededLevel(action))) {
     d.allowed = true;
-    d.reason = best_via;
-    return d;
+    return because(best_via);
   }
-  if (action == DatasetAction::kRead && !internal_read_via.empty()) {
+  if (action == DatasetAction::kRead && internal_read != nullptr) {
     d.allowed = true;
-    d.reason = internal_read_via;
-    return d;
+    return because([&] { return "the default role " + Describe(*internal_read); });
   }
+  auto role = [&] { return DatasetRoleName(spec.name, NeededLevel(action)); };
   if (scope.admin()) {
     // Instance admins administer every dataset and read and write internal and restricted ones;
     // sensitive data is need-to-know even for them (they can grant it to themselves only through
     // another admin, see CheckGrantRules).
     if (action == DatasetAction::kAdmin || !sensitive) {
       d.allowed = true;
-      d.reason = "instance admin";
-      return d;
+      return because([] { return std::string("instance admin"); });
     }
-    d.reason = deny_reason(fmt::format(
-        "instance admins need a grant of {} to themselves to {} sensitive data", role,
-        action == DatasetAction::kRead ? "read" : "write"));
-    return d;
+    return because([&] {
+      return deny_reason(fmt::format("instance admins need a grant of {} to themselves to {} sensitive data", role(),
+                                     action == DatasetAction::kRead ? "read" : "write"));
+    });
   }
   d.hidden = sensitive && best == 0;
-  std::string base = fmt::format("{} holds no active grant of {} or higher, directly or through a group", scope.user(),
-                                 role);
-  if (action == DatasetAction::kRead && tier == Tier::kInternal) {
-    base += ", and is not in a group holding the default role internal-read";
-  }
-  d.reason = deny_reason(std::move(base));
-  return d;
+  return because([&] {
+    std::string base = fmt::format("{} holds no active grant of {} or higher, directly or through a group",
+                                   scope.user(), role());
+    if (action == DatasetAction::kRead && tier == Tier::kInternal) {
+      base += ", and is not in a group holding the default role internal-read";
+    }
+    return deny_reason(std::move(base));
+  });
 }
 
 std::optional<int64_t> MaxGrantDays(const DatasetRecord& dataset) {

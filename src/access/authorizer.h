@@ -77,7 +77,10 @@ struct Decision {
 };
 
 // The rules, as a pure function of the scope, the dataset and the time (RFC 3339 UTC "now").
-Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now);
+// With `explain` false the decision is the same but its reason stays empty: for callers that
+// decide many times and show no reasons (the dataset listing's view of each dataset).
+Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now,
+                bool explain = true);
 
 // A grant someone wants to make (or a request to be approved).
 struct GrantProposal {

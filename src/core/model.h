@@ -194,6 +194,7 @@ struct DatasetRecord {
   int64_t generation = 0;  // bumped on every change of the spec
   std::string created_at;  // RFC 3339 UTC
   std::string updated_at;
+  bool operator==(const DatasetRecord&) const = default;
 };
 
 struct BucketRecord {

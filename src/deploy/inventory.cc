@@ -50,6 +50,7 @@ bool Matches(const DatasetRecord& record, const DatasetQuery& query, const std::
 Result<DatasetPage> ListDatasetsPage(Catalog& catalog, const DatasetQuery& query,
                                      const std::function<bool(const DatasetRecord&)>& visible) {
   DatasetPage page;
+  page.datasets.reserve(static_cast<size_t>(std::clamp<int64_t>(query.limit, 0, 256)));  // records are large to move
   std::string search_lower = Lower(query.search);
   RETURN_IF_ERROR(catalog.Read([&](CatalogTransaction& tx) -> Status {
     DatasetFilter filter;

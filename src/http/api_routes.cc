@@ -1,5 +1,6 @@
 // The route handlers: parse → authorize → one service call → JSON (docs/api.md).
 #include <charconv>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include "core/clock.h"
 #include "core/serialize.h"
 #include "deploy/inventory.h"
+#include "http/render_memo.h"
 #include "http/server_internal.h"
 #include "ingest/uploads.h"
 #include "jobs/jobs.h"
@@ -89,28 +91,10 @@ Status RequireAdmin(const Call& call) {
 // The caller's strongest level on the dataset ("none", "read", "write", "admin"), decided without
 // an audit record: it only shapes the view, it opens nothing.
 std::string_view AccessOf(const AccessScope& scope, const DatasetRecord& record, const std::string& now) {
-  if (Decide(scope, record, DatasetAction::kAdmin, now).allowed) return "admin";
-  if (Decide(scope, record, DatasetAction::kWrite, now).allowed) return "write";
-  if (Decide(scope, record, DatasetAction::kRead, now).allowed) return "read";
+  if (Decide(scope, record, DatasetAction::kAdmin, now, /*explain=*/false).allowed) return "admin";
+  if (Decide(scope, record, DatasetAction::kWrite, now, /*explain=*/false).allowed) return "write";
+  if (Decide(scope, record, DatasetAction::kRead, now, /*explain=*/false).allowed) return "read";
   return "none";
-}
-
-// Whoever may read a dataset sees all of it; whoever may only see that it exists gets what they
-// need to ask for access — name, tier, region, description, owners, policy — and nothing about its
-// contents, grants, checks or updates (docs/security.md).
-json DatasetJson(const DatasetSummary& summary, std::string_view access) {
-  json out = ToJson(summary.record);
-  if (access == "none") {
-    json limited;
-    for (const char* key : {"name", "tier", "region", "description", "owners", "policy", "created_at", "updated_at"}) {
-      if (out.contains(key)) limited[key] = out[key];
-    }
-    out = std::move(limited);
-  } else {
-    out["updates_count"] = summary.updates;
-  }
-  out["access"] = access;
-  return out;
 }
 
 AccessContext Context(const Call& call, std::string action = "") { return {call.request_id, std::move(action)}; }
@@ -255,7 +239,9 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
 
   // ---- Datasets and updates.
-  add("GET", "/v1/datasets", true, [s](Call& call) {
+  // The two dataset routes' texts, shared by them for the life of the route table.
+  auto texts = std::make_shared<DatasetTextMemo>();
+  add("GET", "/v1/datasets", true, [s, texts](Call& call) {
     DatasetQuery query;
     if (auto tier = call.Query("tier")) {
       ASSIGN_OR_RETURN(query.tier, ParseTier(*tier));
@@ -281,13 +267,11 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     }
     ASSIGN_OR_RETURN(DatasetPage page,
                      ListDatasetsPage(s->services.catalog, query, [&](const DatasetRecord& record) {
-                       return Decide(scope, record, DatasetAction::kMetadata, now).allowed;
+                       return Decide(scope, record, DatasetAction::kMetadata, now, /*explain=*/false).allowed;
                      }));
-    json out = {{"datasets", json::array()}};
-    for (const DatasetSummary& summary : page.datasets) {
-      out["datasets"].push_back(DatasetJson(summary, AccessOf(scope, summary.record, now)));
-    }
-    out["next_page_token"] = page.next_after_name ? json(*page.next_after_name) : json(nullptr);
+    auto body = std::make_shared<const std::string>(DatasetPageText(
+        *texts, page.datasets, [&](const DatasetRecord& record) { return AccessOf(scope, record, now); },
+        page.next_after_name));
     s->services.authorizer.RecordListing(scope, page.datasets.size(), now, Context(call));
     // Decisions change with the clock only when a grant expires.
     std::string valid_until;
@@ -296,14 +280,15 @@ std::vector<Route> MakeRoutes(ServerState* state) {
         valid_until = *grant.expires_at;
       }
     }
-    auto body = std::make_shared<const std::string>(out.dump());
     s->listings.Store(key, call.identity, std::move(valid_until), {body, page.datasets.size()});
     call.ReplyText(200, std::move(body));
     return Status::Ok();
   });
-  add("GET", "/v1/datasets/{name}", true, [s](Call& call) {
+  add("GET", "/v1/datasets/{name}", true, [s, texts](Call& call) {
     ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kMetadata));
-    call.Reply(200, DatasetJson(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now())));
+    std::string body;
+    texts->AppendText(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now()), body);
+    call.ReplyText(200, std::move(body));
     return Status::Ok();
   });
   add("GET", "/v1/datasets/{name}/updates", true, [s](Call& call) {

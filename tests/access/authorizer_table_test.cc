@@ -409,6 +409,11 @@ TEST_P(AuthorizerTable, DecidesAndAuditsTheDecision) {
   if (row.state == kRevoked) {
     EXPECT_THAT(decision.reason, Not(HasSubstr(fmt::format("grant {} ", grant_id))));
   }
+  // Unexplained (as the dataset listing decides): the same decision, no words.
+  Decision unexplained = Decide(scope, dataset, row.action, authorizer_->Now(), /*explain=*/false);
+  EXPECT_EQ(unexplained.allowed, row.outcome.allowed);
+  EXPECT_EQ(unexplained.hidden, row.outcome.hidden);
+  EXPECT_EQ(unexplained.reason, "");
 
   Status status = decision.ToStatus(dataset, user, row.action);
   StatusCode expected_code = row.outcome.allowed  ? StatusCode::kOk
