@@ -70,23 +70,25 @@ struct DecisionSource {
   std::string request_prefix = "5f1c2a9e";
 };
 
-AuditEvent MakeDecision(const DecisionSource& source, const Clock& clock, int64_t n) {
+AuditEvent MakeDecision(const DecisionSource& source, const Clock& clock, int64_t n, int64_t datasets = 10000) {
   AuditEvent event;
   event.at = FormatTimestamp(clock.Now());
   event.actor = "user:" + source.user;
   event.action = "access.read";
-  event.target = fmt::format("dataset:ds-{:05d}", n % 10000);
+  event.target = fmt::format("dataset:ds-{:05d}", n % datasets);
   event.decision = "allow";
   event.reason = source.reason;
   event.request_id = fmt::format("{}-{:06x}", source.request_prefix, n);
   return event;
 }
 
-// End to end: `threads` request threads record `per_iteration` decisions in all, then Flush waits
-// until the writer has committed them. Manual time is the wall time of that.
+// End to end: `threads` request threads record `per_iteration` decisions in all, on `datasets`
+// datasets in turn (1: the wrk benchmark's one URL; 10,000: decisions spread over a large lake),
+// then Flush waits until the writer has committed them. Manual time is the wall time of that.
 void BM_AuditWriterEndToEnd(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const int64_t per_iteration = state.range(1);
+  const int64_t datasets = state.range(2);
   ScratchDir dir;
   SystemClock clock;
   std::unique_ptr<SqliteCatalog> catalog = OpenCatalog(dir, clock);
@@ -112,7 +114,7 @@ void BM_AuditWriterEndToEnd(benchmark::State& state) {
         while (true) {
           int64_t first = claimed.fetch_add(kChunk);
           if (first >= end) break;
-          for (int64_t n = first; n < std::min(first + kChunk, end); ++n) writer.Record(MakeDecision(source, clock, n));
+          for (int64_t n = first; n < std::min(first + kChunk, end); ++n) writer.Record(MakeDecision(source, clock, n, datasets));
         }
         thread_cpu[static_cast<size_t>(t)] = CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start;
       });
@@ -136,9 +138,11 @@ void BM_AuditWriterEndToEnd(benchmark::State& state) {
   if (!verified.ok()) state.SkipWithError(verified.ToString().c_str());
 }
 BENCHMARK(BM_AuditWriterEndToEnd)
-    ->ArgNames({"threads", "records"})
-    ->Args({1, 100000})
-    ->Args({4, 100000})
+    ->ArgNames({"threads", "records", "datasets"})
+    ->Args({1, 100000, 1})
+    ->Args({1, 100000, 10000})
+    ->Args({4, 100000, 1})
+    ->Args({4, 100000, 10000})
     ->Iterations(5)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
@@ -288,6 +292,11 @@ void RegisterQueryBenchmarks(std::unique_ptr<QueryLog>& log) {
   add("AuditQuery/dataset", [](const QueryLog&) {
     AuditQuery query;
     query.dataset = "ds-042";
+    return query;
+  });
+  add("AuditQuery/target", [](const QueryLog&) {
+    AuditQuery query;
+    query.target = "dataset:ds-042";
     return query;
   });
   add("AuditQuery/action_prefix", [](const QueryLog&) {
