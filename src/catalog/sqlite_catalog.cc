@@ -1221,26 +1221,33 @@ class SqliteTransaction final : public CatalogTransaction {
     if (event.actor.empty() || event.action.empty()) {
       return InvalidArgument("audit event needs an actor and an action");
     }
-    AuditEvent stored = event;
+    // Empty details are stored as "{}".
+    if (!event.details_json.empty() && !nlohmann::json::accept(event.details_json)) {
+      return InvalidArgument(
+          fmt::format("audit event '{}' on '{}': details are not valid JSON", event.action, event.target));
+    }
+    if (audit_ == nullptr) {
+      ASSIGN_OR_RETURN(audit_, StartAuditAppend());
+    }
+    AuditAppend& append = *audit_;
+    AuditEvent& stored = append.stored;
+    stored = event;
+    stored.seq = append.last_seq + 1;
     if (stored.at.empty()) stored.at = Now();
     if (stored.details_json.empty()) stored.details_json = "{}";
-    if (!nlohmann::json::accept(stored.details_json)) {
-      return InvalidArgument(
-          fmt::format("audit event '{}' on '{}': details are not valid JSON", stored.action, stored.target));
+    std::string hash = append.hasher.Hash(append.last_hash, stored);
+    append.insert.Reset();
+    // Borrowed: stored, last_hash and hash outlive the Run below.
+    Status inserted = append.insert
+                          .BindBorrowed(stored.seq, stored.at, stored.actor, stored.action, stored.target,
+                                stored.details_json, stored.decision, stored.reason, stored.request_id,
+                                append.last_hash, hash)
+                          .Run();
+    if (!inserted.ok()) {
+      return inserted.WithContext(fmt::format("append audit event '{}' on '{}'", stored.action, stored.target));
     }
-    ASSIGN_OR_RETURN(Statement last,
-                     db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
-    ASSIGN_OR_RETURN(bool has_last, last.Step());
-    std::string prev_hash = has_last ? last.Text(1) : std::string(kAuditGenesisHash);
-    stored.seq = has_last ? last.Int(0) + 1 : 1;
-    ASSIGN_OR_RETURN(std::string hash, AuditHash(prev_hash, stored));
-    ASSIGN_OR_RETURN(Statement stmt,
-                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
-                                 "request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 fmt::format("append audit event '{}' on '{}'", stored.action, stored.target)));
-    RETURN_IF_ERROR(stmt.Bind(stored.seq, stored.at, stored.actor, stored.action, stored.target, stored.details_json,
-                              stored.decision, stored.reason, stored.request_id, prev_hash, hash)
-                        .Run());
+    append.last_seq = stored.seq;
+    append.last_hash = std::move(hash);
     return stored.seq;
   }
 
@@ -1288,6 +1295,7 @@ class SqliteTransaction final : public CatalogTransaction {
     ASSIGN_OR_RETURN(Statement stmt,
                      db_.Prepare(fmt::format("SELECT {}, prev_hash, hash FROM audit ORDER BY seq", kAuditColumns),
                                  "read the audit log"));
+    ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
     std::string expected_prev(kAuditGenesisHash);
     int64_t expected_seq = 1;
     while (true) {
@@ -1302,7 +1310,7 @@ class SqliteTransaction final : public CatalogTransaction {
         return Internal(fmt::format("audit log broken at seq {}: prev_hash does not match the hash of seq {}",
                                     event.seq, event.seq - 1));
       }
-      ASSIGN_OR_RETURN(std::string hash, AuditHash(expected_prev, event));
+      std::string hash = hasher.Hash(expected_prev, event);
       std::string stored_hash = stmt.Text(10);
       if (hash != stored_hash) {
         return Internal(
@@ -1320,6 +1328,32 @@ class SqliteTransaction final : public CatalogTransaction {
   }
 
   std::string Now() const { return FormatTimestamp(clock_.Now()); }
+
+  // Appending to the audit log, kept from a transaction's first AppendAudit to its end: the chain's
+  // head (the transaction holds the write lock, so nobody else appends meanwhile), the prepared
+  // INSERT, the hasher and the stored copy of the event, whose buffers the next event reuses. A
+  // batch of access decisions thus reads the head and prepares once, and allocates little.
+  struct AuditAppend {
+    int64_t last_seq = 0;
+    std::string last_hash;
+    Statement insert;
+    AuditHasher hasher;
+    AuditEvent stored;
+  };
+
+  Result<std::unique_ptr<AuditAppend>> StartAuditAppend() {
+    ASSIGN_OR_RETURN(Statement last,
+                     db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
+    ASSIGN_OR_RETURN(bool has_last, last.Step());
+    ASSIGN_OR_RETURN(Statement insert,
+                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
+                                 "request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "append to the audit log"));
+    ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
+    return std::make_unique<AuditAppend>(AuditAppend{has_last ? last.Int(0) : 0,
+                                                     has_last ? last.Text(1) : std::string(kAuditGenesisHash),
+                                                     std::move(insert), std::move(hasher), AuditEvent{}});
+  }
 
   Result<int64_t> RequireDatasetId(std::string_view name) {
     ASSIGN_OR_RETURN(Statement stmt,
@@ -1420,6 +1454,7 @@ class SqliteTransaction final : public CatalogTransaction {
   const Connection& db_;
   const Clock& clock_;
   const bool writable_;
+  std::unique_ptr<AuditAppend> audit_;  // from the first AppendAudit on
 };
 
 }  // namespace
