@@ -235,7 +235,7 @@ class Catalog {
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails
 // with a message saying the catalog was written by a newer EDL.
-inline constexpr int kCatalogSchemaVersion = 4;
+inline constexpr int kCatalogSchemaVersion = 5;
 
 // Opens (creating when absent) the catalog at `url` and applies pending migrations.
 // Supported: "sqlite:PATH" (PATH absolute, or relative to the working directory).
