@@ -162,10 +162,7 @@ void BM_CatalogAppendBatch(benchmark::State& state) {
     events.reserve(static_cast<size_t>(batch));
     for (int64_t i = 0; i < batch; ++i) events.push_back(MakeDecision(source, clock, next + i));
     state.ResumeTiming();
-    Status status = catalog->Write([&](CatalogTransaction& tx) -> Status {
-      for (const AuditEvent& event : events) RETURN_IF_ERROR(tx.AppendAudit(event).status());
-      return Status::Ok();
-    });
+    Status status = catalog->Write([&](CatalogTransaction& tx) { return tx.AppendAuditBatch(events).status(); });
     if (!status.ok()) state.SkipWithError(status.ToString().c_str());
     next += batch;
   }

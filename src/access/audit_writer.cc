@@ -71,10 +71,7 @@ int64_t AuditWriter::Written() const {
 
 Status AuditWriter::Append(std::span<const AuditEvent> events, size_t& done) {
   done = 0;
-  Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
-    for (const AuditEvent& event : events) RETURN_IF_ERROR(tx.AppendAudit(event).status());
-    return Status::Ok();
-  });
+  Status status = catalog_.Write([&](CatalogTransaction& tx) { return tx.AppendAuditBatch(events).status(); });
   if (status.ok()) {
     done = events.size();
     return status;

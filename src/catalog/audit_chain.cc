@@ -22,8 +22,8 @@ void AppendNetstring(std::string& out, std::string_view field) {
   out += ',';
 }
 
-// Appends CanonicalAuditFields(event) to `out`.
-void AppendCanonicalAuditFields(const AuditEvent& event, std::string& out) {
+// Appends CanonicalAuditFields of the event with these fields to `out`.
+void AppendCanonicalAuditFields(const AuditFieldsView& event, std::string& out) {
   std::array<char, 24> seq;
   AppendNetstring(out, Decimal(event.seq, seq));
   AppendNetstring(out, event.at);
@@ -42,9 +42,14 @@ void AppendCanonicalAuditFields(const AuditEvent& event, std::string& out) {
 
 }  // namespace
 
+AuditFieldsView FieldsOf(const AuditEvent& event) {
+  return {event.seq,    event.at,       event.actor,  event.action,    event.target,
+          event.details_json, event.decision, event.reason, event.request_id};
+}
+
 std::string CanonicalAuditFields(const AuditEvent& event) {
   std::string out;
-  AppendCanonicalAuditFields(event, out);
+  AppendCanonicalAuditFields(FieldsOf(event), out);
   return out;
 }
 
@@ -59,9 +64,13 @@ Result<AuditHasher> AuditHasher::Create() {
 }
 
 std::string AuditHasher::Hash(std::string_view prev_hash, const AuditEvent& event) {
+  return Hash(prev_hash, FieldsOf(event));
+}
+
+std::string AuditHasher::Hash(std::string_view prev_hash, const AuditFieldsView& fields) {
   fields_.clear();
   fields_ += prev_hash;
-  AppendCanonicalAuditFields(event, fields_);
+  AppendCanonicalAuditFields(fields, fields_);
   sha256_.Reset();
   sha256_.Update(fields_);
   return sha256_.HexDigest();

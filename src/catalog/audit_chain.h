@@ -5,6 +5,7 @@
 // The functions are pure and thread-safe; an AuditHasher is used by one thread at a time.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,14 @@ std::string CanonicalAuditFields(const AuditEvent& event);
 // Lower-case hex of SHA-256(prev_hash || CanonicalAuditFields(event)). Internal if OpenSSL fails.
 Result<std::string> AuditHash(std::string_view prev_hash, const AuditEvent& event);
 
+// The fields the chain covers, as views into strings the caller keeps alive: what an appender
+// hashes when it fills in seq, `at` or empty details without copying the event.
+struct AuditFieldsView {
+  int64_t seq = 0;
+  std::string_view at, actor, action, target, details_json, decision, reason, request_id;
+};
+AuditFieldsView FieldsOf(const AuditEvent& event);
+
 // AuditHash for one event after another (appending a batch, verifying the log): one SHA-256
 // context and one buffer serve every event, where AuditHash sets up both each time.
 class AuditHasher {
@@ -36,6 +45,7 @@ class AuditHasher {
 
   // The same value as AuditHash(prev_hash, event).
   std::string Hash(std::string_view prev_hash, const AuditEvent& event);
+  std::string Hash(std::string_view prev_hash, const AuditFieldsView& fields);
 
  private:
   explicit AuditHasher(Sha256 sha256) : sha256_(std::move(sha256)) {}

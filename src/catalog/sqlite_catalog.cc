@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -1217,38 +1218,61 @@ class SqliteTransaction final : public CatalogTransaction {
   }
 
   Result<int64_t> AppendAudit(const AuditEvent& event) override {
+    return AppendAuditBatch(std::span<const AuditEvent>(&event, 1));
+  }
+
+  Result<int64_t> AppendAuditBatch(std::span<const AuditEvent> events) override {
     RETURN_IF_ERROR(RequireWrite("AppendAudit"));
-    if (event.actor.empty() || event.action.empty()) {
-      return InvalidArgument("audit event needs an actor and an action");
-    }
-    // Empty details are stored as "{}".
-    if (!event.details_json.empty() && !nlohmann::json::accept(event.details_json)) {
-      return InvalidArgument(
-          fmt::format("audit event '{}' on '{}': details are not valid JSON", event.action, event.target));
+    for (const AuditEvent& event : events) {
+      if (event.actor.empty() || event.action.empty()) {
+        return InvalidArgument("audit event needs an actor and an action");
+      }
+      // Empty details are stored as "{}".
+      if (!event.details_json.empty() && !nlohmann::json::accept(event.details_json)) {
+        return InvalidArgument(
+            fmt::format("audit event '{}' on '{}': details are not valid JSON", event.action, event.target));
+      }
     }
     if (audit_ == nullptr) {
       ASSIGN_OR_RETURN(audit_, StartAuditAppend());
     }
     AuditAppend& append = *audit_;
-    AuditEvent& stored = append.stored;
-    stored = event;
-    stored.seq = append.last_seq + 1;
-    if (stored.at.empty()) stored.at = Now();
-    if (stored.details_json.empty()) stored.details_json = "{}";
-    std::string hash = append.hasher.Hash(append.last_hash, stored);
-    append.insert.Reset();
-    // Borrowed: stored, last_hash and hash outlive the Run below.
-    Status inserted = append.insert
-                          .BindBorrowed(stored.seq, stored.at, stored.actor, stored.action, stored.target,
-                                stored.details_json, stored.decision, stored.reason, stored.request_id,
-                                append.last_hash, hash)
-                          .Run();
-    if (!inserted.ok()) {
-      return inserted.WithContext(fmt::format("append audit event '{}' on '{}'", stored.action, stored.target));
+    // kAuditRowsPerInsert rows per INSERT while there are as many left, then one at a time. Within
+    // one statement SQLite keeps its cursors where the last row went, so each row costs less.
+    while (!events.empty()) {
+      const size_t rows = events.size() >= kAuditRowsPerInsert ? kAuditRowsPerInsert : 1;
+      Statement& insert = rows == 1 ? append.insert_one : append.insert_many;
+      insert.Reset();
+      int64_t seq = append.last_seq;
+      for (size_t row = 0; row < rows; ++row) {
+        const AuditEvent& event = events[row];
+        // The event as stored: its own fields, with the next seq and, when empty, now and "{}".
+        AuditFieldsView stored = FieldsOf(event);
+        stored.seq = ++seq;
+        if (stored.at.empty()) {
+          append.now[row] = Now();
+          stored.at = append.now[row];
+        }
+        if (stored.details_json.empty()) stored.details_json = "{}";
+        const std::string& prev_hash = row == 0 ? append.last_hash : append.hash[row - 1];
+        append.hash[row] = append.hasher.Hash(prev_hash, stored);
+        // Borrowed: the events, append.now, last_hash and hash outlive the Run below.
+        insert.BindBorrowedFrom(static_cast<int>(row * kAuditColumnCount + 1), stored.seq, stored.at, stored.actor,
+                                stored.action, stored.target, stored.details_json, stored.decision, stored.reason,
+                                stored.request_id, prev_hash, append.hash[row]);
+      }
+      Status inserted = insert.Run();
+      if (!inserted.ok()) {
+        return inserted.WithContext(rows == 1 ? fmt::format("append audit event '{}' on '{}'", events[0].action,
+                                                            events[0].target)
+                                              : fmt::format("append {} audit events, the first '{}' on '{}'", rows,
+                                                            events[0].action, events[0].target));
+      }
+      append.last_seq = seq;
+      append.last_hash = append.hash[rows - 1];
+      events = events.subspan(rows);
     }
-    append.last_seq = stored.seq;
-    append.last_hash = std::move(hash);
-    return stored.seq;
+    return append.last_seq;
   }
 
   Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) override {
@@ -1329,30 +1353,45 @@ class SqliteTransaction final : public CatalogTransaction {
 
   std::string Now() const { return FormatTimestamp(clock_.Now()); }
 
-  // Appending to the audit log, kept from a transaction's first AppendAudit to its end: the chain's
+  // Appending to the audit log, kept from a transaction's first append to its end: the chain's
   // head (the transaction holds the write lock, so nobody else appends meanwhile), the prepared
-  // INSERT, the hasher and the stored copy of the event, whose buffers the next event reuses. A
-  // batch of access decisions thus reads the head and prepares once, and allocates little.
+  // INSERTs and the hasher. A batch of access decisions thus reads the head and prepares once, and
+  // neither copies events nor allocates much.
+  static constexpr size_t kAuditRowsPerInsert = 16;
+  static constexpr size_t kAuditColumnCount = 11;
   struct AuditAppend {
     int64_t last_seq = 0;
     std::string last_hash;
-    Statement insert;
+    Statement insert_one;   // one row
+    Statement insert_many;  // kAuditRowsPerInsert rows
     AuditHasher hasher;
-    AuditEvent stored;
+    std::array<std::string, kAuditRowsPerInsert> hash;  // of the rows being inserted
+    std::array<std::string, kAuditRowsPerInsert> now;   // their time, when they came without one
   };
+
+  static std::string AuditInsertSql(size_t rows) {
+    std::string sql =
+        "INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, request_id, prev_hash, "
+        "hash) VALUES ";
+    for (size_t row = 0; row < rows; ++row) {
+      if (row > 0) sql += ", ";
+      sql += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    }
+    return sql;
+  }
 
   Result<std::unique_ptr<AuditAppend>> StartAuditAppend() {
     ASSIGN_OR_RETURN(Statement last,
                      db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
     ASSIGN_OR_RETURN(bool has_last, last.Step());
-    ASSIGN_OR_RETURN(Statement insert,
-                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
-                                 "request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 "append to the audit log"));
+    ASSIGN_OR_RETURN(Statement insert_one, db_.Prepare(AuditInsertSql(1), "append to the audit log"));
+    ASSIGN_OR_RETURN(Statement insert_many, db_.Prepare(AuditInsertSql(kAuditRowsPerInsert), "append to the audit log"));
     ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
-    return std::make_unique<AuditAppend>(AuditAppend{has_last ? last.Int(0) : 0,
-                                                     has_last ? last.Text(1) : std::string(kAuditGenesisHash),
-                                                     std::move(insert), std::move(hasher), AuditEvent{}});
+    auto append = std::make_unique<AuditAppend>(AuditAppend{has_last ? last.Int(0) : 0,
+                                                            has_last ? last.Text(1) : std::string(kAuditGenesisHash),
+                                                            std::move(insert_one), std::move(insert_many),
+                                                            std::move(hasher), {}, {}});
+    return append;
   }
 
   Result<int64_t> RequireDatasetId(std::string_view name) {

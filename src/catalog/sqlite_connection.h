@@ -41,13 +41,14 @@ class Statement {
     return *this;
   }
 
-  // Bind, but SQLite reads text straight from the caller's buffers instead of copying it: every
-  // value must stay alive and unchanged until the statement has run. For hot statements kept
-  // across many rows (the audit log's INSERT).
+  // Binds parameters first, first + 1, ... in order, and SQLite reads text straight from the
+  // caller's buffers instead of copying it: every value must stay alive and unchanged until the
+  // statement has run. For hot statements kept across many rows (the audit log's INSERT).
   template <typename... Args>
-  Statement& BindBorrowed(Args&&... args) {
+  Statement& BindBorrowedFrom(int first, Args&&... args) {
     borrow_text_ = true;
-    Bind(std::forward<Args>(args)...);
+    int index = first - 1;
+    (BindOne(++index, std::forward<Args>(args)), ...);
     borrow_text_ = false;
     return *this;
   }

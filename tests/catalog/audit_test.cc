@@ -176,6 +176,64 @@ TEST_F(SqliteCatalogAudit, ABatchInOneTransactionChainsEachEventOnThePrevious) {
   EXPECT_OK(Verify());
 }
 
+// AppendAuditBatch writes several events per INSERT: every field, the defaults (time, "{}") and the
+// chain come out as AppendAudit one by one would make them, whatever the batch's length.
+TEST_F(SqliteCatalogAudit, ABatchIsStoredAsAppendingEachEventWould) {
+  ASSERT_TRUE(Append("dataset.create", "dataset:orders").ok());  // seq 1, before the batch
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < 37; ++i) {  // two INSERTs of several rows, then single rows
+    AuditEvent event;
+    event.actor = "user:u" + std::to_string(i);
+    event.action = "access.read";
+    event.target = "dataset:orders";
+    if (i % 4 == 0) event.at = "2025-06-01T00:00:00.000Z";
+    if (i % 5 == 0) event.details_json = R"({"i":)" + std::to_string(i) + "}";
+    event.decision = i % 2 == 0 ? "allow" : "deny";
+    event.reason = std::string(static_cast<size_t>(i), 'x');
+    event.request_id = "req-" + std::to_string(i);
+    batch.push_back(event);
+  }
+  auto last = WriteValue(*catalog_, [&](CatalogTransaction& txn) { return txn.AppendAuditBatch(batch); });
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(*last, 38);
+  auto events = ReadValue(*catalog_, [](CatalogTransaction& txn) { return txn.ListAudit({}); });
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 38u);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AuditEvent& stored = (*events)[i + 1];
+    EXPECT_EQ(stored.seq, static_cast<int64_t>(i + 2));
+    EXPECT_EQ(stored.at, batch[i].at.empty() ? clock_.NowText() : batch[i].at);
+    EXPECT_EQ(stored.actor, batch[i].actor);
+    EXPECT_EQ(stored.details_json, batch[i].details_json.empty() ? "{}" : batch[i].details_json);
+    EXPECT_EQ(stored.decision, batch[i].decision);
+    EXPECT_EQ(stored.reason, batch[i].reason);
+    EXPECT_EQ(stored.request_id, batch[i].request_id);
+  }
+  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+            "37");
+  EXPECT_OK(Verify());
+  auto head = WriteValue(*catalog_, [](CatalogTransaction& txn) { return txn.AppendAuditBatch({}); });
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(*head, 38);
+}
+
+// A batch is checked whole before anything is appended.
+TEST_F(SqliteCatalogAudit, ABatchWithAnInvalidEventAppendsNone) {
+  std::vector<AuditEvent> batch(20);
+  for (AuditEvent& event : batch) {
+    event.actor = "user:alice";
+    event.action = "access.read";
+  }
+  batch[17].details_json = "{not json";
+  Status refused;
+  ASSERT_OK(catalog_->Write([&](CatalogTransaction& txn) {
+    refused = txn.AppendAuditBatch(batch).status();
+    return Status::Ok();  // commit whatever was appended
+  }));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit"), "0");
+}
+
 // The head is read anew by each transaction: another connection (another process) may have
 // appended in between.
 TEST_F(SqliteCatalogAudit, AppendingFollowsEventsAnotherConnectionAppended) {
