@@ -114,7 +114,8 @@ void BM_AuditWriterEndToEnd(benchmark::State& state) {
         while (true) {
           int64_t first = claimed.fetch_add(kChunk);
           if (first >= end) break;
-          for (int64_t n = first; n < std::min(first + kChunk, end); ++n) writer.Record(MakeDecision(source, clock, n, datasets));
+          for (int64_t n = first; n < std::min(first + kChunk, end); ++n)
+            writer.Record(MakeDecision(source, clock, n, datasets));
         }
         thread_cpu[static_cast<size_t>(t)] = CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start;
       });

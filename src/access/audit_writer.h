@@ -78,8 +78,8 @@ class AuditWriter : public AuditSink {
   // writer takes one chunk as one batch, and neither side copies events under the lock.
   std::deque<std::vector<AuditEvent>> queue_;
   std::vector<std::vector<AuditEvent>> spare_;  // chunks the writer emptied, for reuse
-  size_t queued_ = 0;              // events in queue_
-  size_t taken_ = 0;               // taken by the writer, not yet written: still counts as queued
+  size_t queued_ = 0;                           // events in queue_
+  size_t taken_ = 0;                            // taken by the writer, not yet written: still counts as queued
   int64_t recorded_ = 0;           // events ever queued
   int64_t written_ = 0;            // events ever written (or dropped as invalid)
   int flush_waiters_ = 0;          // Flush calls waiting: write without gathering a batch first

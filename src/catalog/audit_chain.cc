@@ -43,7 +43,7 @@ void AppendCanonicalAuditFields(const AuditFieldsView& event, std::string& out) 
 }  // namespace
 
 AuditFieldsView FieldsOf(const AuditEvent& event) {
-  return {event.seq,    event.at,       event.actor,  event.action,    event.target,
+  return {event.seq,          event.at,       event.actor,  event.action,    event.target,
           event.details_json, event.decision, event.reason, event.request_id};
 }
 

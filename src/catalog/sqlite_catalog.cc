@@ -1263,10 +1263,10 @@ class SqliteTransaction final : public CatalogTransaction {
       }
       Status inserted = insert.Run();
       if (!inserted.ok()) {
-        return inserted.WithContext(rows == 1 ? fmt::format("append audit event '{}' on '{}'", events[0].action,
-                                                            events[0].target)
-                                              : fmt::format("append {} audit events, the first '{}' on '{}'", rows,
-                                                            events[0].action, events[0].target));
+        return inserted.WithContext(
+            rows == 1 ? fmt::format("append audit event '{}' on '{}'", events[0].action, events[0].target)
+                      : fmt::format("append {} audit events, the first '{}' on '{}'", rows, events[0].action,
+                                    events[0].target));
       }
       append.last_seq = seq;
       append.last_hash = append.hash[rows - 1];
@@ -1385,13 +1385,16 @@ class SqliteTransaction final : public CatalogTransaction {
                      db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
     ASSIGN_OR_RETURN(bool has_last, last.Step());
     ASSIGN_OR_RETURN(Statement insert_one, db_.Prepare(AuditInsertSql(1), "append to the audit log"));
-    ASSIGN_OR_RETURN(Statement insert_many, db_.Prepare(AuditInsertSql(kAuditRowsPerInsert), "append to the audit log"));
+    ASSIGN_OR_RETURN(Statement insert_many,
+                     db_.Prepare(AuditInsertSql(kAuditRowsPerInsert), "append to the audit log"));
     ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
-    auto append = std::make_unique<AuditAppend>(AuditAppend{has_last ? last.Int(0) : 0,
-                                                            has_last ? last.Text(1) : std::string(kAuditGenesisHash),
-                                                            std::move(insert_one), std::move(insert_many),
-                                                            std::move(hasher), {}, {}});
-    return append;
+    AuditAppend append{
+        0, std::string(kAuditGenesisHash), std::move(insert_one), std::move(insert_many), std::move(hasher), {}, {}};
+    if (has_last) {
+      append.last_seq = last.Int(0);
+      append.last_hash = last.Text(1);
+    }
+    return std::make_unique<AuditAppend>(std::move(append));
   }
 
   Result<int64_t> RequireDatasetId(std::string_view name) {

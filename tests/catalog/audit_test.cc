@@ -171,8 +171,9 @@ TEST_F(SqliteCatalogAudit, ABatchInOneTransactionChainsEachEventOnThePrevious) {
   }));
   ASSERT_EQ(seqs.size(), static_cast<size_t>(kEvents));
   for (int i = 0; i < kEvents; ++i) EXPECT_EQ(seqs[static_cast<size_t>(i)], i + 1);
-  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
-            std::to_string(kEvents - 1));
+  EXPECT_EQ(
+      RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+      std::to_string(kEvents - 1));
   EXPECT_OK(Verify());
 }
 
@@ -209,8 +210,9 @@ TEST_F(SqliteCatalogAudit, ABatchIsStoredAsAppendingEachEventWould) {
     EXPECT_EQ(stored.reason, batch[i].reason);
     EXPECT_EQ(stored.request_id, batch[i].request_id);
   }
-  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
-            "37");
+  EXPECT_EQ(
+      RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+      "37");
   EXPECT_OK(Verify());
   auto head = WriteValue(*catalog_, [](CatalogTransaction& txn) { return txn.AppendAuditBatch({}); });
   ASSERT_TRUE(head.ok()) << head.status().ToString();

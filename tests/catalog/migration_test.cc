@@ -210,12 +210,24 @@ TEST(Migration, UpgradesAVersion4CatalogKeepingItsAuditChain) {
   RawExec(file, "PRAGMA application_id = " + std::to_string(kSqliteCatalogApplicationId));
   RawExec(file, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
   RawExec(file, "INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'x'), (2, 'x'), (3, 'x'), (4, 'x')");
-  std::vector<AuditEvent> events(3);
-  events[0] = {1, "2026-01-01T00:00:00.000Z", "user:alice", "dataset.create", "dataset:orders", "{\"tier\":\"internal\"}",
-               "", "", ""};
-  events[1] = {2, "2026-01-01T00:00:01.000Z", "user:bob", "access.read", "dataset:orders", "{}",
-               "allow", "the default role", "req-1"};
-  events[2] = {3, "2026-01-01T00:00:02.000Z", "user:alice", "grant.add", "role:orders:read", "{}", "", "", ""};
+  auto stored = [](int64_t seq, std::string actor, std::string action, std::string target, std::string details) {
+    AuditEvent event;
+    event.seq = seq;
+    event.at = fmt::format("2026-01-01T00:00:0{}.000Z", seq);
+    event.actor = std::move(actor);
+    event.action = std::move(action);
+    event.target = std::move(target);
+    event.details_json = std::move(details);
+    return event;
+  };
+  std::vector<AuditEvent> events = {
+      stored(1, "user:alice", "dataset.create", "dataset:orders", R"({"tier":"internal"})"),  // as before v4
+      stored(2, "user:bob", "access.read", "dataset:orders", "{}"),
+      stored(3, "user:alice", "grant.add", "role:orders:read", "{}"),
+  };
+  events[1].decision = "allow";  // a v4 access decision
+  events[1].reason = "the default role";
+  events[1].request_id = "req-1";
   std::string prev(kAuditGenesisHash);
   for (const AuditEvent& event : events) {
     std::string hash = *AuditHash(prev, event);
