@@ -2,14 +2,24 @@
 
 #include <algorithm>
 #include <utility>
-#include <vector>
 
 #include "catalog/catalog.h"
 
 namespace edl {
+namespace {
+
+// Emptied chunks kept for reuse: the writer holds one while request threads fill the next.
+constexpr size_t kSpareChunks = 4;
+
+AuditWriterOptions Checked(AuditWriterOptions options) {
+  options.max_batch = std::max<size_t>(options.max_batch, 1);
+  return options;
+}
+
+}  // namespace
 
 AuditWriter::AuditWriter(Catalog& catalog, AuditWriterOptions options)
-    : catalog_(catalog), options_(std::move(options)), thread_([this] { Run(); }) {}
+    : catalog_(catalog), options_(Checked(std::move(options))), thread_([this] { Run(); }) {}
 
 AuditWriter::~AuditWriter() {
   (void)Flush(std::chrono::seconds(10));
@@ -21,12 +31,26 @@ AuditWriter::~AuditWriter() {
   thread_.join();
 }
 
+std::vector<AuditEvent> AuditWriter::NewChunk() {
+  if (spare_.empty()) return {};
+  std::vector<AuditEvent> chunk = std::move(spare_.back());
+  spare_.pop_back();
+  return chunk;
+}
+
 void AuditWriter::Record(AuditEvent event) {
   std::unique_lock<std::mutex> lock(mu_);
-  room_.wait(lock, [&] { return queue_.size() < options_.max_queue || stopping_; });
-  queue_.push_back(std::move(event));
+  if (queued_ + taken_ >= options_.max_queue) {
+    room_.wait(lock, [&] { return queued_ + taken_ < options_.max_queue || stopping_; });
+  }
+  if (queue_.empty() || queue_.back().size() >= options_.max_batch) queue_.push_back(NewChunk());
+  queue_.back().push_back(std::move(event));
   ++recorded_;
-  if (queue_.size() == 1) wake_.notify_one();
+  const size_t queued = ++queued_;
+  lock.unlock();
+  // The writer waits for a first event, then gathers more for up to `interval` unless a batch's
+  // worth comes sooner: only those two moments need to wake it.
+  if (queued == 1 || queued == options_.max_batch) wake_.notify_one();
 }
 
 Status AuditWriter::Flush(std::chrono::milliseconds timeout) {
@@ -45,55 +69,62 @@ int64_t AuditWriter::Written() const {
   return written_;
 }
 
+Status AuditWriter::Append(std::span<const AuditEvent> events, size_t& done) {
+  done = 0;
+  Status status = catalog_.Write([&](CatalogTransaction& tx) { return tx.AppendAuditBatch(events).status(); });
+  if (status.ok()) {
+    done = events.size();
+    return status;
+  }
+  if (status.code() != StatusCode::kInvalidArgument) return status;
+  // An event the catalog can never take (a caller's bug) must not stall the log: write the batch
+  // one event at a time and report, then drop, only the events refused as invalid. Any other
+  // refusal stops here; the events from that one on are retried.
+  for (const AuditEvent& event : events) {
+    Status one = catalog_.Write([&](CatalogTransaction& tx) { return tx.AppendAudit(event).status(); });
+    if (!one.ok() && one.code() != StatusCode::kInvalidArgument) return one;
+    if (!one.ok() && options_.on_error) options_.on_error(one);
+    ++done;
+  }
+  return Status::Ok();
+}
+
 void AuditWriter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (queue_.empty()) return;  // stopping, nothing left
+    wake_.wait(lock, [&] { return queued_ > 0 || stopping_; });
+    if (queued_ == 0) return;  // stopping, nothing left
     // Let a batch gather unless it is already full (or we are stopping).
-    if (queue_.size() < options_.max_batch && !stopping_ && flush_waiters_ == 0) {
+    if (queued_ < options_.max_batch && !stopping_ && flush_waiters_ == 0) {
       wake_.wait_for(lock, options_.interval,
-                     [&] { return queue_.size() >= options_.max_batch || stopping_ || flush_waiters_ > 0; });
+                     [&] { return queued_ >= options_.max_batch || stopping_ || flush_waiters_ > 0; });
     }
-    size_t n = std::min(queue_.size(), options_.max_batch);
-    std::vector<AuditEvent> batch(std::make_move_iterator(queue_.begin()),
-                                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    std::vector<AuditEvent> batch = std::move(queue_.front());
+    queue_.pop_front();
+    queued_ -= batch.size();
+    taken_ = batch.size();
     lock.unlock();
-    Status status = catalog_.Write([&](CatalogTransaction& tx) -> Status {
-      for (const AuditEvent& event : batch) RETURN_IF_ERROR(tx.AppendAudit(event).status());
-      return Status::Ok();
-    });
-    lock.lock();
-    if (status.ok()) {
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      written_ += static_cast<int64_t>(n);
-      room_.notify_all();
-      continue;
-    }
-    if (status.code() == StatusCode::kInvalidArgument) {
-      // An event the catalog can never take (a caller's bug) must not stall the log: write the
-      // batch one event at a time and report, then drop, only the events refused as invalid.
-      lock.unlock();
-      for (const AuditEvent& event : batch) {
-        Status one = catalog_.Write([&](CatalogTransaction& tx) { return tx.AppendAudit(event).status(); });
-        if (!one.ok() && options_.on_error) options_.on_error(one);
+    // A refused batch stays (nothing is dropped) and is tried again after a pause, before anything
+    // queued after it.
+    size_t next = 0;
+    while (next < batch.size()) {
+      size_t done = 0;
+      Status status = Append(std::span<const AuditEvent>(batch).subspan(next), done);
+      next += done;
+      if (!status.ok() && options_.on_error) options_.on_error(status);
+      lock.lock();
+      taken_ -= done;
+      written_ += static_cast<int64_t>(done);
+      if (done > 0) room_.notify_all();
+      if (!status.ok()) {
+        if (stopping_) return;  // the destructor gave up waiting; what is queued is lost with the process
+        wake_.wait_for(lock, options_.retry, [&] { return stopping_; });
       }
-      lock.lock();
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      written_ += static_cast<int64_t>(n);
-      room_.notify_all();
-      continue;
-    }
-    // The batch stays queued (nothing is dropped); try again after a pause. Its events were moved
-    // out of the first n slots, which only this thread removes: move them back.
-    std::move(batch.begin(), batch.end(), queue_.begin());
-    if (options_.on_error) {
       lock.unlock();
-      options_.on_error(status);
-      lock.lock();
     }
-    if (stopping_) return;  // the destructor gave up waiting; what is queued is lost with the process
-    wake_.wait_for(lock, options_.retry, [&] { return stopping_; });
+    batch.clear();
+    lock.lock();
+    if (spare_.size() < kSpareChunks) spare_.push_back(std::move(batch));
   }
 }
 

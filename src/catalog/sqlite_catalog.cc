@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -1232,31 +1233,61 @@ class SqliteTransaction final : public CatalogTransaction {
   }
 
   Result<int64_t> AppendAudit(const AuditEvent& event) override {
+    return AppendAuditBatch(std::span<const AuditEvent>(&event, 1));
+  }
+
+  Result<int64_t> AppendAuditBatch(std::span<const AuditEvent> events) override {
     RETURN_IF_ERROR(RequireWrite("AppendAudit"));
-    if (event.actor.empty() || event.action.empty()) {
-      return InvalidArgument("audit event needs an actor and an action");
+    for (const AuditEvent& event : events) {
+      if (event.actor.empty() || event.action.empty()) {
+        return InvalidArgument("audit event needs an actor and an action");
+      }
+      // Empty details are stored as "{}".
+      if (!event.details_json.empty() && !nlohmann::json::accept(event.details_json)) {
+        return InvalidArgument(
+            fmt::format("audit event '{}' on '{}': details are not valid JSON", event.action, event.target));
+      }
     }
-    AuditEvent stored = event;
-    if (stored.at.empty()) stored.at = Now();
-    if (stored.details_json.empty()) stored.details_json = "{}";
-    if (!nlohmann::json::accept(stored.details_json)) {
-      return InvalidArgument(
-          fmt::format("audit event '{}' on '{}': details are not valid JSON", stored.action, stored.target));
+    if (audit_ == nullptr) {
+      ASSIGN_OR_RETURN(audit_, StartAuditAppend());
     }
-    ASSIGN_OR_RETURN(Statement last,
-                     db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
-    ASSIGN_OR_RETURN(bool has_last, last.Step());
-    std::string prev_hash = has_last ? last.Text(1) : std::string(kAuditGenesisHash);
-    stored.seq = has_last ? last.Int(0) + 1 : 1;
-    ASSIGN_OR_RETURN(std::string hash, AuditHash(prev_hash, stored));
-    ASSIGN_OR_RETURN(Statement stmt,
-                     db_.Prepare("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
-                                 "request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 fmt::format("append audit event '{}' on '{}'", stored.action, stored.target)));
-    RETURN_IF_ERROR(stmt.Bind(stored.seq, stored.at, stored.actor, stored.action, stored.target, stored.details_json,
-                              stored.decision, stored.reason, stored.request_id, prev_hash, hash)
-                        .Run());
-    return stored.seq;
+    AuditAppend& append = *audit_;
+    // kAuditRowsPerInsert rows per INSERT while there are as many left, then one at a time. Within
+    // one statement SQLite keeps its cursors where the last row went, so each row costs less.
+    while (!events.empty()) {
+      const size_t rows = events.size() >= kAuditRowsPerInsert ? kAuditRowsPerInsert : 1;
+      Statement& insert = rows == 1 ? append.insert_one : append.insert_many;
+      insert.Reset();
+      int64_t seq = append.last_seq;
+      for (size_t row = 0; row < rows; ++row) {
+        const AuditEvent& event = events[row];
+        // The event as stored: its own fields, with the next seq and, when empty, now and "{}".
+        AuditFieldsView stored = FieldsOf(event);
+        stored.seq = ++seq;
+        if (stored.at.empty()) {
+          append.now[row] = Now();
+          stored.at = append.now[row];
+        }
+        if (stored.details_json.empty()) stored.details_json = "{}";
+        const std::string& prev_hash = row == 0 ? append.last_hash : append.hash[row - 1];
+        append.hash[row] = append.hasher.Hash(prev_hash, stored);
+        // Borrowed: the events, append.now, last_hash and hash outlive the Run below.
+        insert.BindBorrowedFrom(static_cast<int>(row * kAuditColumnCount + 1), stored.seq, stored.at, stored.actor,
+                                stored.action, stored.target, stored.details_json, stored.decision, stored.reason,
+                                stored.request_id, prev_hash, append.hash[row]);
+      }
+      Status inserted = insert.Run();
+      if (!inserted.ok()) {
+        return inserted.WithContext(
+            rows == 1 ? fmt::format("append audit event '{}' on '{}'", events[0].action, events[0].target)
+                      : fmt::format("append {} audit events, the first '{}' on '{}'", rows, events[0].action,
+                                    events[0].target));
+      }
+      append.last_seq = seq;
+      append.last_hash = append.hash[rows - 1];
+      events = events.subspan(rows);
+    }
+    return append.last_seq;
   }
 
   Result<std::vector<AuditEvent>> ListAudit(const AuditQuery& query) override {
@@ -1303,6 +1334,7 @@ class SqliteTransaction final : public CatalogTransaction {
     ASSIGN_OR_RETURN(Statement stmt,
                      db_.Prepare(fmt::format("SELECT {}, prev_hash, hash FROM audit ORDER BY seq", kAuditColumns),
                                  "read the audit log"));
+    ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
     std::string expected_prev(kAuditGenesisHash);
     int64_t expected_seq = 1;
     while (true) {
@@ -1317,7 +1349,7 @@ class SqliteTransaction final : public CatalogTransaction {
         return Internal(fmt::format("audit log broken at seq {}: prev_hash does not match the hash of seq {}",
                                     event.seq, event.seq - 1));
       }
-      ASSIGN_OR_RETURN(std::string hash, AuditHash(expected_prev, event));
+      std::string hash = hasher.Hash(expected_prev, event);
       std::string stored_hash = stmt.Text(10);
       if (hash != stored_hash) {
         return Internal(
@@ -1335,6 +1367,50 @@ class SqliteTransaction final : public CatalogTransaction {
   }
 
   std::string Now() const { return FormatTimestamp(clock_.Now()); }
+
+  // Appending to the audit log, kept from a transaction's first append to its end: the chain's
+  // head (the transaction holds the write lock, so nobody else appends meanwhile), the prepared
+  // INSERTs and the hasher. A batch of access decisions thus reads the head and prepares once, and
+  // neither copies events nor allocates much.
+  static constexpr size_t kAuditRowsPerInsert = 16;
+  static constexpr size_t kAuditColumnCount = 11;
+  struct AuditAppend {
+    int64_t last_seq = 0;
+    std::string last_hash;
+    Statement insert_one;   // one row
+    Statement insert_many;  // kAuditRowsPerInsert rows
+    AuditHasher hasher;
+    std::array<std::string, kAuditRowsPerInsert> hash;  // of the rows being inserted
+    std::array<std::string, kAuditRowsPerInsert> now;   // their time, when they came without one
+  };
+
+  static std::string AuditInsertSql(size_t rows) {
+    std::string sql =
+        "INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, request_id, prev_hash, "
+        "hash) VALUES ";
+    for (size_t row = 0; row < rows; ++row) {
+      if (row > 0) sql += ", ";
+      sql += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    }
+    return sql;
+  }
+
+  Result<std::unique_ptr<AuditAppend>> StartAuditAppend() {
+    ASSIGN_OR_RETURN(Statement last,
+                     db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "read the last audit event"));
+    ASSIGN_OR_RETURN(bool has_last, last.Step());
+    ASSIGN_OR_RETURN(Statement insert_one, db_.Prepare(AuditInsertSql(1), "append to the audit log"));
+    ASSIGN_OR_RETURN(Statement insert_many,
+                     db_.Prepare(AuditInsertSql(kAuditRowsPerInsert), "append to the audit log"));
+    ASSIGN_OR_RETURN(AuditHasher hasher, AuditHasher::Create());
+    AuditAppend append{
+        0, std::string(kAuditGenesisHash), std::move(insert_one), std::move(insert_many), std::move(hasher), {}, {}};
+    if (has_last) {
+      append.last_seq = last.Int(0);
+      append.last_hash = last.Text(1);
+    }
+    return std::make_unique<AuditAppend>(std::move(append));
+  }
 
   Result<int64_t> RequireDatasetId(std::string_view name) {
     ASSIGN_OR_RETURN(Statement stmt,
@@ -1435,6 +1511,7 @@ class SqliteTransaction final : public CatalogTransaction {
   const Connection& db_;
   const Clock& clock_;
   const bool writable_;
+  std::unique_ptr<AuditAppend> audit_;  // from the first AppendAudit on
 };
 
 }  // namespace

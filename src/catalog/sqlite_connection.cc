@@ -55,7 +55,9 @@ void Statement::Remember(int rc, int index) {
 
 void Statement::BindOne(int index, std::string_view value) {
   // SQLITE_TRANSIENT: SQLite copies the text, so callers may pass temporaries.
-  Remember(sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8), index);
+  Remember(sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(),
+                               borrow_text_ ? SQLITE_STATIC : SQLITE_TRANSIENT, SQLITE_UTF8),
+           index);
 }
 
 void Statement::BindOne(int index, int64_t value) {
@@ -64,6 +66,12 @@ void Statement::BindOne(int index, int64_t value) {
 
 void Statement::BindOne(int index, std::nullopt_t) {
   Remember(sqlite3_bind_null(stmt_.get(), index), index);
+}
+
+void Statement::Reset() {
+  // sqlite3_reset repeats the error of a failed step, which Step already reported.
+  sqlite3_reset(stmt_.get());
+  bind_status_ = Status::Ok();
 }
 
 Result<bool> Statement::Step() {

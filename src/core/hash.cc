@@ -44,16 +44,21 @@ void Sha256::Update(const void* data, size_t size) {
   EVP_DigestUpdate(context_, data, size);
 }
 
+void Sha256::Reset() {
+  // No algorithm given: the context keeps the one it has, with no new lookup. Cannot fail on an
+  // initialised context.
+  EVP_DigestInit_ex2(context_, nullptr, nullptr);
+}
+
 std::string Sha256::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(context_, digest, &length);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(static_cast<size_t>(length) * 2);
+  std::string hex(static_cast<size_t>(length) * 2, '\0');
   for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return hex;
 }

@@ -1,12 +1,15 @@
 // AuditWriter: events recorded from many threads reach the catalog exactly once, in order per
 // thread, in a valid hash chain; a catalog locked by another connection delays events but loses
-// none; a full queue makes Record wait; the destructor writes what is queued.
+// none, also while a batch with an invalid event is written one event at a time; a full queue
+// makes Record wait; a batch's worth is written without waiting for the interval; the destructor
+// writes what is queued.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -70,6 +73,13 @@ class AuditWriterTest : public ::testing::Test {
     catalog_ = std::move(opened).value();
   }
   void SetUp() override { Open(); }
+
+  // The request ids of the stored events, oldest first.
+  std::vector<std::string> StoredRequestIds() {
+    std::vector<std::string> ids;
+    for (const AuditEvent& event : AllAudit(*catalog_)) ids.push_back(event.request_id);
+    return ids;
+  }
 
   void ExpectValidChain() {
     Status verified = catalog_->Read([](CatalogTransaction& tx) { return tx.VerifyAudit(); });
@@ -208,14 +218,75 @@ TEST_F(AuditWriterTest, AnEventTheCatalogCanNeverTakeIsReportedAndDoesNotStallTh
   writer.Record(broken);
   writer.Record(Decision(3, 2));
   ASSERT_OK(writer.Flush(10s));
-  std::vector<AuditEvent> events = AllAudit(*catalog_);
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].request_id, "req-3-0");
-  EXPECT_EQ(events[1].request_id, "req-3-2");
+  EXPECT_THAT(StoredRequestIds(), ::testing::ElementsAre("req-3-0", "req-3-2"));
   std::lock_guard<std::mutex> lock(errors_mutex);
   ASSERT_FALSE(errors.empty());
   EXPECT_THAT(errors.back(), ::testing::HasSubstr("needs an actor and an action"));
   ExpectValidChain();
+}
+
+// While a batch holding an invalid event is written one event at a time, the catalog can refuse an
+// event for another reason (here: another connection holds the write lock): that event and the
+// ones after it are kept and retried, not dropped with the invalid one.
+TEST_F(AuditWriterTest, AnEventRefusedAsBusyWhileWritingOneAtATimeIsRetried) {
+  SqliteCatalogOptions catalog_options;
+  catalog_options.busy_timeout = 50ms;
+  Open(catalog_options);
+  std::optional<WriteLock> lock;  // used by the writer thread only (in on_error)
+  std::vector<StatusCode> heard;
+  std::mutex heard_mutex;
+  AuditWriterOptions options;
+  options.interval = 1s;  // the four events go in one batch
+  options.retry = 20ms;
+  options.on_error = [&](const Status& status) {
+    {
+      std::lock_guard<std::mutex> guard(heard_mutex);
+      heard.push_back(status.code());
+    }
+    if (status.code() == StatusCode::kInvalidArgument) lock.emplace(file_);  // the next event finds it locked
+    if (status.code() == StatusCode::kUnavailable) lock.reset();
+  };
+  AuditWriter writer(*catalog_, options);
+  writer.Record(Decision(4, 0));
+  AuditEvent broken = Decision(4, 1);
+  broken.action.clear();  // a caller's bug
+  writer.Record(broken);
+  writer.Record(Decision(4, 2));
+  writer.Record(Decision(4, 3));
+  ASSERT_OK(writer.Flush(10s));
+  EXPECT_THAT(StoredRequestIds(), ::testing::ElementsAre("req-4-0", "req-4-2", "req-4-3"));
+  std::lock_guard<std::mutex> guard(heard_mutex);
+  EXPECT_THAT(heard, ::testing::ElementsAre(StatusCode::kInvalidArgument, StatusCode::kUnavailable));
+  ExpectValidChain();
+}
+
+// Record wakes the writer when a batch's worth is queued; it does not sit out the interval.
+TEST_F(AuditWriterTest, AFullBatchIsWrittenWithoutWaitingForTheInterval) {
+  AuditWriterOptions options;
+  options.max_batch = 10;
+  options.interval = 30s;
+  AuditWriter writer(*catalog_, options);
+  writer.Record(Decision(5, 0));
+  std::this_thread::sleep_for(100ms);  // the writer is gathering a batch now
+  for (int n = 1; n < 10; ++n) writer.Record(Decision(5, n));
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (writer.Written() < 10 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(writer.Written(), 10);
+  writer.Record(Decision(5, 10));  // the start of the next batch waits for the interval or a Flush
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(writer.Written(), 10);
+  ASSERT_OK(writer.Flush(10s));
+  EXPECT_EQ(AllAudit(*catalog_).size(), 11u);
+  ExpectValidChain();
+}
+
+TEST_F(AuditWriterTest, ABatchSizeOfZeroWritesOneEventPerBatch) {
+  AuditWriterOptions options;
+  options.max_batch = 0;
+  AuditWriter writer(*catalog_, options);
+  for (int n = 0; n < 3; ++n) writer.Record(Decision(6, n));
+  ASSERT_OK(writer.Flush(10s));
+  EXPECT_EQ(AllAudit(*catalog_).size(), 3u);
 }
 
 TEST_F(AuditWriterTest, EventsKeepTheirFieldsAndGetTheCatalogsTime) {

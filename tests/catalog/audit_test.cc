@@ -1,3 +1,7 @@
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,6 +52,30 @@ TEST(Audit, FieldBoundariesAreUnambiguous) {
   b.actor = "user:alice";
   b.action = ",x";
   EXPECT_NE(*AuditHash(kAuditGenesisHash, a), *AuditHash(kAuditGenesisHash, b));
+}
+
+// AuditHasher serves one event after another with one context and buffer; each value must still be
+// AuditHash's, whatever came before (longer or shorter fields, with or without decision fields).
+TEST(Audit, HasherGivesAuditHashForEveryEventInTurn) {
+  Result<AuditHasher> hasher = AuditHasher::Create();
+  ASSERT_TRUE(hasher.ok()) << hasher.status().ToString();
+  AuditEvent change = GrantEvent();
+  AuditEvent decision = GrantEvent();
+  decision.seq = 123456789012;
+  decision.details_json = "{}";
+  decision.decision = "deny";
+  decision.reason = std::string(300, 'r');
+  decision.request_id = "req-1";
+  AuditEvent short_one = GrantEvent();
+  short_one.actor = "s";
+  std::string prev(kAuditGenesisHash);
+  for (const AuditEvent& event : {decision, change, short_one, decision, change}) {
+    std::string hash = hasher->Hash(prev, event);
+    EXPECT_EQ(hash, *AuditHash(prev, event)) << event.seq << " " << event.actor;
+    prev = hash;
+  }
+  EXPECT_EQ(hasher->Hash(kAuditGenesisHash, GrantEvent()),
+            "0d257765ef2459bcc2db6444d1693361df593d2a7b26f9c39c4f9b86b39c63e1");
 }
 
 AuditQuery Query(int64_t after_seq, int64_t limit = 1000, std::optional<std::string> target = std::nullopt) {
@@ -116,6 +144,138 @@ TEST_F(SqliteCatalogAudit, AppendAssignsSequenceTimeAndChain) {
             RawQuery(file_, "SELECT hash FROM audit WHERE seq = 1"));
   EXPECT_EQ(RawQuery(file_, "SELECT hash FROM audit WHERE seq = 2"),
             *AuditHash(RawQuery(file_, "SELECT hash FROM audit WHERE seq = 1"), (*events)[1]));
+}
+
+// A transaction keeps the chain's head after its first append (the writer appends whole batches of
+// access decisions in one): each event still chains on the one before it.
+TEST_F(SqliteCatalogAudit, ABatchInOneTransactionChainsEachEventOnThePrevious) {
+  constexpr int kEvents = 50;
+  std::vector<int64_t> seqs;
+  ASSERT_OK(catalog_->Write([&](CatalogTransaction& txn) -> Status {
+    for (int i = 0; i < kEvents; ++i) {
+      AuditEvent event;
+      event.actor = "user:alice";
+      event.action = i % 3 == 0 ? "grant.add" : "access.read";
+      event.target = "dataset:orders";
+      if (i % 3 == 0) {
+        event.details_json = R"({"role":"orders:read"})";
+      } else {
+        event.decision = "allow";
+        event.reason = std::string(static_cast<size_t>(i), 'x');  // fields of changing length
+        event.request_id = "req-" + std::to_string(i);
+      }
+      ASSIGN_OR_RETURN(int64_t seq, txn.AppendAudit(event));
+      seqs.push_back(seq);
+    }
+    return Status::Ok();
+  }));
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kEvents));
+  for (int i = 0; i < kEvents; ++i) EXPECT_EQ(seqs[static_cast<size_t>(i)], i + 1);
+  EXPECT_EQ(
+      RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+      std::to_string(kEvents - 1));
+  EXPECT_OK(Verify());
+}
+
+// AppendAuditBatch writes several events per INSERT: every field, the defaults (time, "{}") and the
+// chain come out as AppendAudit one by one would make them, whatever the batch's length.
+TEST_F(SqliteCatalogAudit, ABatchIsStoredAsAppendingEachEventWould) {
+  ASSERT_TRUE(Append("dataset.create", "dataset:orders").ok());  // seq 1, before the batch
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < 37; ++i) {  // two INSERTs of several rows, then single rows
+    AuditEvent event;
+    event.actor = "user:u" + std::to_string(i);
+    event.action = "access.read";
+    event.target = "dataset:orders";
+    if (i % 4 == 0) event.at = "2025-06-01T00:00:00.000Z";
+    if (i % 5 == 0) event.details_json = R"({"i":)" + std::to_string(i) + "}";
+    event.decision = i % 2 == 0 ? "allow" : "deny";
+    event.reason = std::string(static_cast<size_t>(i), 'x');
+    event.request_id = "req-" + std::to_string(i);
+    batch.push_back(event);
+  }
+  auto last = WriteValue(*catalog_, [&](CatalogTransaction& txn) { return txn.AppendAuditBatch(batch); });
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(*last, 38);
+  auto events = ReadValue(*catalog_, [](CatalogTransaction& txn) { return txn.ListAudit({}); });
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 38u);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AuditEvent& stored = (*events)[i + 1];
+    EXPECT_EQ(stored.seq, static_cast<int64_t>(i + 2));
+    EXPECT_EQ(stored.at, batch[i].at.empty() ? clock_.NowText() : batch[i].at);
+    EXPECT_EQ(stored.actor, batch[i].actor);
+    EXPECT_EQ(stored.details_json, batch[i].details_json.empty() ? "{}" : batch[i].details_json);
+    EXPECT_EQ(stored.decision, batch[i].decision);
+    EXPECT_EQ(stored.reason, batch[i].reason);
+    EXPECT_EQ(stored.request_id, batch[i].request_id);
+  }
+  EXPECT_EQ(
+      RawQuery(file_, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+      "37");
+  EXPECT_OK(Verify());
+  auto head = WriteValue(*catalog_, [](CatalogTransaction& txn) { return txn.AppendAuditBatch({}); });
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(*head, 38);
+}
+
+// A batch is checked whole before anything is appended.
+TEST_F(SqliteCatalogAudit, ABatchWithAnInvalidEventAppendsNone) {
+  std::vector<AuditEvent> batch(20);
+  for (AuditEvent& event : batch) {
+    event.actor = "user:alice";
+    event.action = "access.read";
+  }
+  batch[17].details_json = "{not json";
+  Status refused;
+  ASSERT_OK(catalog_->Write([&](CatalogTransaction& txn) {
+    refused = txn.AppendAuditBatch(batch).status();
+    return Status::Ok();  // commit whatever was appended
+  }));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit"), "0");
+}
+
+// The head is read anew by each transaction: another connection (another process) may have
+// appended in between.
+TEST_F(SqliteCatalogAudit, AppendingFollowsEventsAnotherConnectionAppended) {
+  AppendSeveral();  // seq 1-4
+  Result<std::unique_ptr<SqliteCatalog>> other = SqliteCatalog::Open(file_, clock_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  AuditEvent event;
+  event.actor = "system";
+  event.action = "instance.deploy";
+  ASSERT_OK((*other)->Write([&](CatalogTransaction& txn) -> Status {
+    RETURN_IF_ERROR(txn.AppendAudit(event).status());
+    return txn.AppendAudit(event).status();
+  }));
+  auto seq = Append("grant.revoke", "dataset:orders");
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  EXPECT_EQ(*seq, 7);
+  EXPECT_OK(Verify());
+}
+
+// An event refused in the middle of a transaction leaves the head where it was: the next one
+// takes the next seq and chains on the last stored event.
+TEST_F(SqliteCatalogAudit, ARefusedEventInATransactionLeavesTheChainIntact) {
+  std::vector<int64_t> seqs;
+  ASSERT_OK(catalog_->Write([&](CatalogTransaction& txn) -> Status {
+    AuditEvent good;
+    good.actor = "user:alice";
+    good.action = "grant.add";
+    good.target = "dataset:orders";
+    AuditEvent bad = good;
+    bad.details_json = "{not json";
+    ASSIGN_OR_RETURN(int64_t first, txn.AppendAudit(good));
+    Result<int64_t> refused = txn.AppendAudit(bad);
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    ASSIGN_OR_RETURN(int64_t second, txn.AppendAudit(good));
+    seqs = {first, second};
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(RawQuery(file_, "SELECT COUNT(*) FROM audit"), "2");
+  EXPECT_OK(Verify());
 }
 
 TEST_F(SqliteCatalogAudit, KeepsAGivenTimeAndDefaultsEmptyDetails) {

@@ -1,9 +1,11 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalog/audit_chain.h"
 #include "catalog/sqlite_catalog.h"
 #include "catalog/sqlite_schema.h"
 #include "catalog_test_support.h"
@@ -42,7 +44,7 @@ TEST(Migration, CreatesTheSchemaInAFreshFile) {
     EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
     EXPECT_EQ((*catalog)->Describe(), "sqlite:" + file.string());
   }
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5,6");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 1"), clock.NowText());
   for (const char* table : kTables) {
     EXPECT_EQ(RawQuery(file, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
@@ -126,7 +128,7 @@ TEST(Migration, UpgradesAnOlderCatalogKeepingItsData) {
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5,6");
   EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
   EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM pragma_table_info('updates') WHERE name = 'lease_owner'"), "1");
 }
@@ -157,7 +159,7 @@ TEST(Migration, UpgradesAVersion2CatalogInPlace) {
   auto catalog = SqliteCatalog::Open(file, clock);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   EXPECT_EQ((*catalog)->SchemaVersion(), kCatalogSchemaVersion);
-  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
+  EXPECT_EQ(RawQuery(file, "SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5,6");
   EXPECT_EQ(RawQuery(file, "SELECT applied_at FROM schema_migrations WHERE version = 3"), clock.NowText());
   EXPECT_EQ(RawQuery(file, "SELECT value FROM settings WHERE key = 'instance'"), "dev01");
   EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs_v3'"), "0");
@@ -193,6 +195,81 @@ TEST(Migration, UpgradesAVersion2CatalogInPlace) {
   ASSERT_TRUE(after->has_value());
   EXPECT_EQ((*after)->groups, std::vector<std::string>{"finance"});
   EXPECT_EQ(RawQuery(file, "SELECT principal_id FROM users WHERE name = 'alice'"), "1");
+}
+
+// A v4 catalog loses the audit log's index on target (v6) and keeps its chain: events written
+// before v4 (no decision fields) and by v4 (access decisions) still verify, queries by target and
+// by dataset find the same events, and appending continues the chain.
+TEST(Migration, UpgradesAVersion4CatalogKeepingItsAuditChain) {
+  TempDir dir;
+  FixedClock clock;
+  std::filesystem::path file = dir.path() / "catalog.db";
+  for (int version = 1; version <= 4; ++version) {
+    RawExec(file, std::string(CatalogMigrations()[static_cast<size_t>(version - 1)].sql));
+  }
+  RawExec(file, "PRAGMA application_id = " + std::to_string(kSqliteCatalogApplicationId));
+  RawExec(file, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  RawExec(file, "INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'x'), (2, 'x'), (3, 'x'), (4, 'x')");
+  auto stored = [](int64_t seq, std::string actor, std::string action, std::string target, std::string details) {
+    AuditEvent event;
+    event.seq = seq;
+    event.at = fmt::format("2026-01-01T00:00:0{}.000Z", seq);
+    event.actor = std::move(actor);
+    event.action = std::move(action);
+    event.target = std::move(target);
+    event.details_json = std::move(details);
+    return event;
+  };
+  std::vector<AuditEvent> events = {
+      stored(1, "user:alice", "dataset.create", "dataset:orders", R"({"tier":"internal"})"),  // as before v4
+      stored(2, "user:bob", "access.read", "dataset:orders", "{}"),
+      stored(3, "user:alice", "grant.add", "role:orders:read", "{}"),
+  };
+  events[1].decision = "allow";  // a v4 access decision
+  events[1].reason = "the default role";
+  events[1].request_id = "req-1";
+  std::string prev(kAuditGenesisHash);
+  for (const AuditEvent& event : events) {
+    std::string hash = *AuditHash(prev, event);
+    RawExec(file, fmt::format("INSERT INTO audit (seq, at, actor, action, target, details_json, decision, reason, "
+                              "request_id, prev_hash, hash) VALUES ({}, '{}', '{}', '{}', '{}', '{}', '{}', '{}', "
+                              "'{}', '{}', '{}')",
+                              event.seq, event.at, event.actor, event.action, event.target, event.details_json,
+                              event.decision, event.reason, event.request_id, prev, hash));
+    prev = hash;
+  }
+
+  auto catalog = SqliteCatalog::Open(file, clock);
+  ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+  EXPECT_EQ((*catalog)->SchemaVersion(), 6);
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'data_epoch'"), "1");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_by_target'"), "0");
+  EXPECT_EQ(RawQuery(file, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_by_actor'"), "1");
+  Catalog& upgraded = **catalog;
+  EXPECT_OK(upgraded.Read([](CatalogTransaction& txn) { return txn.VerifyAudit(); }));
+  auto seqs = [&](AuditQuery query) {
+    std::vector<int64_t> out;
+    auto found = edl::testing::ReadValue(upgraded, [&](CatalogTransaction& txn) { return txn.ListAudit(query); });
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    if (found.ok()) {
+      for (const AuditEvent& event : *found) out.push_back(event.seq);
+    }
+    return out;
+  };
+  AuditQuery by_target;
+  by_target.target = "dataset:orders";
+  EXPECT_EQ(seqs(by_target), (std::vector<int64_t>{1, 2}));
+  AuditQuery by_dataset;
+  by_dataset.dataset = "orders";
+  EXPECT_EQ(seqs(by_dataset), (std::vector<int64_t>{1, 2, 3}));
+
+  AuditEvent next = events[1];
+  next.seq = 0;
+  next.at.clear();
+  auto seq = edl::testing::WriteValue(upgraded, [&](CatalogTransaction& txn) { return txn.AppendAudit(next); });
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  EXPECT_EQ(*seq, 4);
+  EXPECT_OK(upgraded.Read([](CatalogTransaction& txn) { return txn.VerifyAudit(); }));
 }
 
 TEST(SqliteCatalog, RefusesAFileThatIsNotADatabase) {
