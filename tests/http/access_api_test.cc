@@ -142,7 +142,7 @@ class AccessApi : public ::testing::Test {
   // Moves a grant's expiry, the way only time (or someone editing the catalog file) can.
   void SetGrantExpiry(int64_t grant, const std::string& expires_at) const {
     testing::CommandResult sql = testing::RunCommand(
-        {"/usr/bin/sqlite3", (t_->dir.path() / "data/catalog.db").string(),
+        {"/usr/bin/sqlite3", "-cmd", ".timeout 5000", (t_->dir.path() / "data/catalog.db").string(),
          "UPDATE grants SET expires_at = '" + expires_at + "' WHERE id = " + std::to_string(grant)});
     ASSERT_EQ(sql.exit_code, 0) << sql.err;
   }

@@ -143,7 +143,7 @@ TEST_F(ApiServer, ExpiredTokenGets401) {
   EXPECT_EQ(t_->Get("/v1/whoami", token).status, 200);
   // Expire it by editing its record the way a year passing would: through sqlite3 on the catalog.
   testing::CommandResult sql = testing::RunCommand(
-      {"/usr/bin/sqlite3", (t_->dir.path() / "data/catalog.db").string(),
+      {"/usr/bin/sqlite3", "-cmd", ".timeout 5000", (t_->dir.path() / "data/catalog.db").string(),
        "UPDATE tokens SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = " +
            std::to_string(json::parse(r.out)["id"].get<int64_t>())});
   ASSERT_EQ(sql.exit_code, 0) << sql.err;
