@@ -290,6 +290,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     version_ = header.version();
     keep_alive_ = parser_->keep_alive();
 
+    // A coding the parser does not decode would leave the body's bytes to be read as the next
+    // request: refused, as RFC 9112 asks of a server.
+    if (request_.has_header("Transfer-Encoding") && !parser_->chunked()) {
+      return Refuse(400, request_, "the request is not valid HTTP/1.1 (Transfer-Encoding other than chunked)");
+    }
     bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
     bool bodyless = request_.method == "GET" || request_.method == "HEAD" || request_.method == "DELETE";
     if (has_body && bodyless) return Refuse(413, request_, request_.method + " requests take no body");

@@ -191,6 +191,20 @@ TEST_F(ApiServer, HeaderInjectionDoesNotReachTheResponse) {
   EXPECT_EQ(t_->Get("/healthz", "").status, 200);
 }
 
+TEST_F(ApiServer, RequestsThatAreNotHttpGet400AndTheServerStaysUp) {
+  for (const std::string& bad : {std::string("NOT HTTP AT ALL\r\n\r\n"),
+                                 std::string("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n"),
+                                 std::string("GET /healthz HTTP/1.1\r\nHost x\r\n\r\n"),
+                                 std::string("PUT /v1/uploads/u/files/a HTTP/1.1\r\nHost: x\r\n"
+                                             "Transfer-Encoding: gzip\r\n\r\n")}) {
+    std::string response = t_->Raw(bad);
+    EXPECT_THAT(response, HasSubstr("400 Bad Request")) << bad;
+    EXPECT_THAT(response, HasSubstr("the request is not valid HTTP/1.1")) << bad;
+    EXPECT_THAT(response, HasSubstr("\"code\":\"invalid_argument\"")) << bad;
+  }
+  EXPECT_EQ(t_->Get("/healthz", "").status, 200);
+}
+
 TEST_F(ApiServer, UnknownRoutesAndMethods) {
   ExpectError(t_->Get("/v1/nothing", t_->alice_token), 404, "not_found", "no API route GET /v1/nothing");
   Reply wrong = t_->Send("DELETE", "/v1/datasets", t_->alice_token, "");
