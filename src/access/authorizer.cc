@@ -73,6 +73,16 @@ Status Decision::ToStatus(const DatasetRecord& dataset, std::string_view user, D
 }
 
 // The rules (docs/security.md). Every path ends in an explicit allow or deny with a reason.
+std::string DecisionsStableUntil(const AccessScope& scope, std::string_view now) {
+  std::string until;
+  for (const HeldGrant& grant : scope.grants()) {
+    if (grant.expires_at && *grant.expires_at > now && (until.empty() || *grant.expires_at < until)) {
+      until = *grant.expires_at;
+    }
+  }
+  return until;
+}
+
 Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now,
                 bool explain) {
   const DatasetSpec& spec = dataset.spec;

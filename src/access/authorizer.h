@@ -82,6 +82,11 @@ struct Decision {
 Decision Decide(const AccessScope& scope, const DatasetRecord& dataset, DatasetAction action, std::string_view now,
                 bool explain = true);
 
+// Until when every Decide(scope, …, now) answers as it does at `now`: the first expiry after `now`
+// among the scope's grants (RFC 3339), or empty when none will expire. The clock enters the rules
+// only through grant expiry, so decisions cached for a scope are exact until then.
+std::string DecisionsStableUntil(const AccessScope& scope, std::string_view now);
+
 // A grant someone wants to make (or a request to be approved).
 struct GrantProposal {
   Principal grantee;

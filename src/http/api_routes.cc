@@ -239,9 +239,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
 
   // ---- Datasets and updates.
-  // The two dataset routes' texts, shared by them for the life of the route table.
-  auto texts = std::make_shared<DatasetTextMemo>();
-  add("GET", "/v1/datasets", true, [s, texts](Call& call) {
+  add("GET", "/v1/datasets", true, [s](Call& call) {
     DatasetQuery query;
     if (auto tier = call.Query("tier")) {
       ASSIGN_OR_RETURN(query.tier, ParseTier(*tier));
@@ -255,11 +253,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     std::string now = s->services.authorizer.Now();
     // The same page for the same caller at the same catalog epochs: the one made before (the
     // listing is still audited, once per request).
-    std::string key = ListingCache::Key(
-        fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", query.tier ? TierName(*query.tier) : "",
-                    query.owner ? "=" + *query.owner : "", query.name_prefix, query.search, query.after_name,
-                    query.limit),
-        call.identity);
+    std::string key = ListingCache::Key(query, call.identity);
     if (std::optional<ListingCache::Page> cached = s->listings.Find(key, call.identity, now)) {
       s->services.authorizer.RecordListing(scope, cached->shown, now, Context(call));
       call.ReplyText(200, std::move(cached->body));
@@ -270,24 +264,17 @@ std::vector<Route> MakeRoutes(ServerState* state) {
                        return Decide(scope, record, DatasetAction::kMetadata, now, /*explain=*/false).allowed;
                      }));
     auto body = std::make_shared<const std::string>(DatasetPageText(
-        *texts, page.datasets, [&](const DatasetRecord& record) { return AccessOf(scope, record, now); },
+        s->texts, page.datasets, [&](const DatasetRecord& record) { return AccessOf(scope, record, now); },
         page.next_after_name));
     s->services.authorizer.RecordListing(scope, page.datasets.size(), now, Context(call));
-    // Decisions change with the clock only when a grant expires.
-    std::string valid_until;
-    for (const HeldGrant& grant : scope.grants()) {
-      if (grant.expires_at && *grant.expires_at > now && (valid_until.empty() || *grant.expires_at < valid_until)) {
-        valid_until = *grant.expires_at;
-      }
-    }
-    s->listings.Store(key, call.identity, std::move(valid_until), {body, page.datasets.size()});
+    s->listings.Store(key, call.identity, DecisionsStableUntil(scope, now), {body, page.datasets.size()});
     call.ReplyText(200, std::move(body));
     return Status::Ok();
   });
-  add("GET", "/v1/datasets/{name}", true, [s, texts](Call& call) {
+  add("GET", "/v1/datasets/{name}", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kMetadata));
     std::string body;
-    texts->AppendText(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now()), body);
+    s->texts.AppendText(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now()), body);
     call.ReplyText(200, std::move(body));
     return Status::Ok();
   });

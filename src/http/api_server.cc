@@ -240,7 +240,7 @@ bool QueryCarriesToken(const HttpRequest& request) {
 }  // namespace http
 
 struct ApiServer::Impl {
-  explicit Impl(const ApiServices& services, const ServerConfig& config) : state{services, config, {}, {}, {}} {}
+  explicit Impl(const ApiServices& services, const ServerConfig& config) : state{services, config, {}, {}, {}, {}} {}
 
   http::ServerState state;
   std::vector<http::CompiledRoute> routes;

@@ -1,5 +1,7 @@
 #include "http/read_cache.h"
 
+#include <fmt/format.h>
+
 namespace edl::http {
 
 Result<DatasetSummary> DatasetSummaryCache::Get(Catalog& catalog, const std::string& name, int64_t data_epoch) {
@@ -19,8 +21,12 @@ Result<DatasetSummary> DatasetSummaryCache::Get(Catalog& catalog, const std::str
   return summary;
 }
 
-std::string ListingCache::Key(const std::string& query, const Identity& identity) {
-  std::string key = query;
+std::string ListingCache::Key(const DatasetQuery& query, const Identity& identity) {
+  // Fields apart by a separator no name or search text holds; an owner filter marked so that none
+  // and an empty one differ.
+  std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", query.tier ? TierName(*query.tier) : "",
+                                query.owner ? "=" + *query.owner : "", query.name_prefix, query.search,
+                                query.after_name, query.limit);
   key += '\x1f';
   key += identity.user;
   key += identity.admin ? "\x1f" "admin" : "\x1f";

@@ -50,8 +50,8 @@ class ListingCache {
   ListingCache() = default;
   ListingCache(size_t max_entries, size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
-  // The key of a query (its canonical parameters) for a caller.
-  static std::string Key(const std::string& query, const Identity& identity);
+  // The key of a listing query for a caller.
+  static std::string Key(const DatasetQuery& query, const Identity& identity);
   // The page made for `key` at the identity's epochs, if it is still valid at `now` (RFC 3339).
   std::optional<Page> Find(const std::string& key, const Identity& identity, const std::string& now);
   // Keeps `page` for `key` until `valid_until` (RFC 3339; empty: until the epochs move).

@@ -6,7 +6,6 @@
 #include <unordered_map>
 
 #include "core/serialize.h"
-#include "http/server_internal.h"
 
 namespace edl::http {
 namespace {

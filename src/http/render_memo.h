@@ -19,8 +19,6 @@
 
 namespace edl::http {
 
-struct Call;
-
 // The dataset as a caller whose strongest level on it is `access` ("none", "read", "write",
 // "admin") sees it. Whoever may read it sees all of it; whoever may only see that it exists gets
 // what they need to ask for access — name, tier, region, description, owners, policy — and

@@ -15,6 +15,7 @@
 #include "http/api_server.h"
 #include "http/metrics.h"
 #include "http/read_cache.h"
+#include "http/render_memo.h"
 #include "http/transport.h"
 
 namespace edl::http {
@@ -52,6 +53,7 @@ struct ServerState {
   HttpMetrics metrics;
   DatasetSummaryCache datasets;
   ListingCache listings;
+  DatasetTextMemo texts;  // the dataset routes' printed JSON
 };
 
 // Every route of the API with its handler. `state` may be null for a table only read for its names.

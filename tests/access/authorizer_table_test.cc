@@ -21,6 +21,7 @@
 // a sensitive dataset, a sensitive grant without expiry): those must not count at access time.
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -437,6 +438,44 @@ TEST_P(AuthorizerTable, DecidesAndAuditsTheDecision) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, AuthorizerTable, ::testing::ValuesIn(kRows), RowName);
+
+}  // namespace
+
+AccessScope MakeAccessScopeForTest(const Identity& identity, std::vector<HeldGrant> grants) {
+  AccessScope scope;
+  scope.user_ = identity.user;
+  scope.admin_ = identity.admin;
+  scope.groups_ = identity.groups;
+  scope.grants_ = std::move(grants);
+  return scope;
+}
+
+namespace {
+
+// Decisions made for a scope hold until the first of its grants that is still to expire does.
+TEST(DecisionsStableUntil, IsTheFirstExpiryStillAhead) {
+  auto held = [](int64_t id, std::optional<std::string> until) {
+    HeldGrant grant;
+    grant.id = id;
+    grant.expires_at = std::move(until);
+    return grant;
+  };
+  const std::string now = "2026-06-01T12:00:00.000Z";
+  Identity gwen;
+  gwen.user = "gwen";
+  EXPECT_EQ(DecisionsStableUntil(MakeAccessScopeForTest(gwen, {}), now), "");
+  EXPECT_EQ(DecisionsStableUntil(MakeAccessScopeForTest(gwen, {held(1, std::nullopt)}), now), "");
+  EXPECT_EQ(DecisionsStableUntil(MakeAccessScopeForTest(gwen, {held(1, "2026-06-03T00:00:00.000Z"),
+                                                               held(2, "2026-06-02T00:00:00.000Z"),
+                                                               held(3, std::nullopt)}),
+                                 now),
+            "2026-06-02T00:00:00.000Z");
+  // Already expired grants change nothing any more; one expiring exactly now has expired.
+  EXPECT_EQ(DecisionsStableUntil(MakeAccessScopeForTest(gwen, {held(1, "2026-05-01T00:00:00.000Z"), held(2, now),
+                                                               held(3, "2026-07-01T00:00:00.000Z")}),
+                                 now),
+            "2026-07-01T00:00:00.000Z");
+}
 
 }  // namespace
 }  // namespace edl
