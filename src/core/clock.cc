@@ -7,13 +7,31 @@
 namespace edl {
 
 std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", utc.tm_year + 1900,
-                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                     static_cast<int>(ms % 1000));
+  // Civil-date arithmetic rather than gmtime_r and a format string: the server stamps several
+  // timestamps on every request (the token's expiry check, the audit event, the log line).
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day date(day);
+  const hh_mm_ss<milliseconds> time(ms - day);
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {  // outside what four digits hold; not a time EDL stamps
+    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", year, static_cast<unsigned>(date.month()),
+                       static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count(),
+                       time.seconds().count(), time.subseconds().count());
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&](size_t at, size_t width, long long value) {
+    for (size_t i = width; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, year);
+  put(5, 2, static_cast<unsigned>(date.month()));
+  put(8, 2, static_cast<unsigned>(date.day()));
+  put(11, 2, time.hours().count());
+  put(14, 2, time.minutes().count());
+  put(17, 2, time.seconds().count());
+  put(20, 3, time.subseconds().count());
+  return out;
 }
 
 std::optional<std::chrono::system_clock::time_point> ParseUtcDate(std::string_view text) {
