@@ -197,30 +197,35 @@ Result<TokenRecord> UserDirectory::RevokeToken(int64_t id, std::string_view acto
   return token;
 }
 
-Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
+Result<Identity> UserDirectory::Authenticate(std::string_view secret, std::chrono::microseconds epochs_max_age) {
   // One message for every refusal: which check failed is nobody's business but the log's.
   if (!WellFormedToken(secret)) return PermissionDenied("the token is malformed");
   ASSIGN_OR_RETURN(std::string hash, Sha256Hex(secret));
+  const std::string now = FormatTimestamp(clock_.Now());
   Identity identity;
-  std::string now = FormatTimestamp(clock_.Now());
+  // The identity cached for this secret at `epochs`, if any: exact while the access epoch has not
+  // moved. Expiry is the clock's business, checked every time.
+  auto cached = [&](const CatalogEpochs& epochs) -> std::optional<Status> {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(hash);
+    if (it == cache_.end() || it->second.epoch != epochs.access) return std::nullopt;
+    const Identity& found = it->second.identity;
+    if (found.token_expires_at && *found.token_expires_at <= now) {
+      return PermissionDenied(fmt::format("token {} expired at {}", found.token_id, *found.token_expires_at));
+    }
+    identity = found;
+    identity.epoch = epochs.access;
+    identity.data_epoch = epochs.data;
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(CatalogEpochs recent, catalog_.RecentEpochs(epochs_max_age));
+  if (std::optional<Status> hit = cached(recent)) {
+    RETURN_IF_ERROR(*hit);
+    return identity;
+  }
   RETURN_IF_ERROR(catalog_.Read([&](CatalogTransaction& tx) -> Status {
     ASSIGN_OR_RETURN(CatalogEpochs epochs, tx.Epochs());
-    int64_t epoch = epochs.access;
-    identity.data_epoch = epochs.data;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = cache_.find(hash);
-      if (it != cache_.end() && it->second.epoch == epoch) {
-        const Identity& cached = it->second.identity;
-        if (cached.token_expires_at && *cached.token_expires_at <= now) {
-          return PermissionDenied(fmt::format("token {} expired at {}", cached.token_id, *cached.token_expires_at));
-        }
-        identity = cached;
-        identity.epoch = epoch;
-        identity.data_epoch = epochs.data;
-        return Status::Ok();
-      }
-    }
+    if (std::optional<Status> hit = cached(epochs)) return *hit;
     ASSIGN_OR_RETURN(std::optional<TokenRecord> token, tx.FindTokenBySecretHash(hash));
     if (!token) return PermissionDenied("the token is unknown");
     if (token->revoked_at) return PermissionDenied(fmt::format("token {} was revoked", token->id));
@@ -235,10 +240,11 @@ Result<Identity> UserDirectory::Authenticate(std::string_view secret) {
     identity.groups = user->groups;
     identity.token_id = token->id;
     identity.token_expires_at = token->expires_at;
-    identity.epoch = epoch;
+    identity.epoch = epochs.access;
+    identity.data_epoch = epochs.data;
     std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= 10000) cache_.clear();
-    cache_[hash] = {epoch, identity};
+    cache_[hash] = {epochs.access, identity};
     return Status::Ok();
   }));
   return identity;

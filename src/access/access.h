@@ -4,6 +4,7 @@
 // Borrows the catalog and clock; thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -75,8 +76,12 @@ class UserDirectory {
   // The identity a presented secret stands for. PermissionDenied — with a message that never
   // contains the secret — when it is malformed, unknown, expired or revoked, or its user is disabled.
   // Answers from a cache while the catalog's access epoch has not moved (a revocation anywhere
-  // moves it); expiry is checked against the clock every time.
-  Result<Identity> Authenticate(std::string_view secret);
+  // moves it); expiry is checked against the clock every time. The epochs come from
+  // Catalog::RecentEpochs(epochs_max_age): with the default 0 they are read from the catalog on
+  // every call; the server passes a small age so that a request costs no catalog read (a change
+  // another process commits is then seen up to that age late; docs/security.md).
+  Result<Identity> Authenticate(std::string_view secret,
+                                std::chrono::microseconds epochs_max_age = std::chrono::microseconds(0));
 
  private:
   struct Cached {

@@ -6,9 +6,11 @@
 // invocation that receives it and must not escape it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -248,6 +250,28 @@ class Catalog {
   // Runs `fn` in a serialized write transaction: committed when fn returns OK, rolled back otherwise
   // (fn's error is returned). Waits for concurrent writers up to the busy timeout, then Unavailable.
   virtual Status Write(const std::function<Status(CatalogTransaction&)>& fn) = 0;
+
+  // The catalog's epochs (CatalogTransaction::Epochs) as a read transaction begun less than
+  // `max_age` ago, and after the last write any Catalog in this process committed, saw them; read
+  // afresh otherwise. So a change committed by this process is seen at once, and one committed by
+  // another process (the CLI, a second server) at most `max_age` after its commit. For the server's
+  // per-request check of its caches, where a read transaction per request would be the largest
+  // cost. Thread-safe.
+  Result<CatalogEpochs> RecentEpochs(std::chrono::microseconds max_age);
+
+ protected:
+  // Implementations call it after every committed write (see RecentEpochs).
+  static void NoteCommit();
+
+ private:
+  struct EpochsSeen {
+    CatalogEpochs epochs;
+    std::chrono::steady_clock::time_point read_at{};  // before the read transaction began
+    uint64_t commits = 0;                               // this process's commits before it began
+    bool valid = false;
+  };
+  std::mutex epochs_mu_;
+  EpochsSeen epochs_seen_;  // guarded by epochs_mu_
 };
 
 // The newest catalog schema version this build knows. Opening a catalog at a newer version fails

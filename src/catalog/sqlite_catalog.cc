@@ -1622,7 +1622,9 @@ Status SqliteCatalog::Write(const std::function<Status(CatalogTransaction&)>& fn
   if (writer_->InTransaction()) {  // a failed rollback left one open
     RETURN_IF_ERROR(writer_->Exec("ROLLBACK", "end an abandoned transaction"));
   }
-  return Run(*writer_, /*write=*/true, fn);
+  Status status = Run(*writer_, /*write=*/true, fn);
+  if (status.ok()) NoteCommit();
+  return status;
 }
 
 Status SqliteCatalog::Read(const std::function<Status(CatalogTransaction&)>& fn) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "catalog/sqlite_catalog.h"
+#include "catalog/sqlite_connection.h"
 #include "catalog_test_support.h"
 #include "testing/temp_dir.h"
 
@@ -261,6 +262,54 @@ TEST_F(SqliteCatalogTransactions, DataEpochMovesWithDatasetsAndUpdatesOnly) {
     return Status::Ok();
   }));
   EXPECT_EQ(seen.data, epochs().data);
+}
+
+// RecentEpochs answers from memory while its last reading is younger than the age asked for and
+// no write of this process committed since; a write of another process (here: a bare SQLite
+// connection, which Catalog::Write never sees) is seen once the reading is old enough.
+TEST_F(SqliteCatalogTransactions, RecentEpochsAreReadAgainWhenOldOrAfterOwnWrite) {
+  using std::chrono::hours;
+  auto other_process = sqlite::Connection::Open(file_.string(), sqlite::Connection::Mode::kReadWrite,
+                                                std::chrono::milliseconds(5000));
+  ASSERT_TRUE(other_process.ok()) << other_process.status().ToString();
+  auto bump = [&] {
+    EXPECT_OK((*other_process)->Exec("UPDATE access_epoch SET epoch = epoch + 1 WHERE id = 1", "bump the epoch"));
+  };
+  auto fresh = [&] {
+    CatalogEpochs out;
+    EXPECT_OK(catalog_->Read([&](CatalogTransaction& txn) -> Status {
+      ASSIGN_OR_RETURN(out, txn.Epochs());
+      return Status::Ok();
+    }));
+    return out.access;
+  };
+  auto recent = [&](std::chrono::microseconds max_age) {
+    Result<CatalogEpochs> epochs = catalog_->RecentEpochs(max_age);
+    EXPECT_TRUE(epochs.ok()) << epochs.status().ToString();
+    return epochs.ok() ? epochs->access : -1;
+  };
+
+  int64_t first = recent(hours(1));
+  EXPECT_EQ(first, fresh());
+  bump();
+  EXPECT_EQ(fresh(), first + 1);
+  EXPECT_EQ(recent(hours(1)), first) << "young enough: from memory";
+  EXPECT_EQ(recent(std::chrono::microseconds(0)), first + 1) << "age 0: always read";
+
+  bump();
+  EXPECT_EQ(recent(hours(1)), first + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(recent(std::chrono::milliseconds(10)), first + 2) << "older than 10 ms: read again";
+
+  bump();
+  EXPECT_EQ(recent(hours(1)), first + 2);
+  // A write of this process (one that moves no epoch itself) makes the next answer a fresh read.
+  EXPECT_OK(catalog_->Write([](CatalogTransaction& txn) { return txn.PutSetting("motd", "hello"); }));
+  EXPECT_EQ(recent(hours(1)), first + 3);
+  // A failed write commits nothing and forces no read.
+  bump();
+  EXPECT_FALSE(catalog_->Write([](CatalogTransaction&) { return InvalidArgument("no"); }).ok());
+  EXPECT_EQ(recent(hours(1)), first + 3);
 }
 
 }  // namespace
