@@ -12,7 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -24,6 +23,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+// Everything of a connection runs on the one thread of its loop: no strands, no type-erased executors.
+using LoopExecutor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, LoopExecutor>;
+using TcpStream = beast::basic_stream<tcp, LoopExecutor, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
+                                         LoopExecutor>;
 
 namespace {
 
@@ -163,11 +169,17 @@ std::string HttpResponse::get_header_value(std::string_view name) const {
 }
 
 namespace {
-// The loop's handlers only compute and read the catalog: one thread per core keeps every core busy
+// The loops' handlers only compute and read the catalog: one loop per core keeps every core busy
 // without threads queueing for them.
-int LoopThreads(const TransportOptions& options) {
+int LoopCount(const TransportOptions& options) {
   int cores = static_cast<int>(std::thread::hardware_concurrency());
   return std::max(1, std::min(options.threads, std::max(2, cores)));
+}
+
+std::vector<std::unique_ptr<asio::io_context>> MakeLoops(int count) {
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (int i = 0; i < count; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  return loops;
 }
 }  // namespace
 
@@ -175,21 +187,27 @@ struct HttpTransport::Impl {
   TransportOptions options;
   Handler handler;
   Refusal refusal;
-  std::optional<asio::ssl::context> ssl;  // declared before the loop: streams refer to it
-  asio::io_context loop;
+  std::optional<asio::ssl::context> ssl;  // declared before the loops: streams refer to it
+  // One event loop per thread; a connection lives on one of them (round robin), the acceptor and
+  // the drain check on the first.
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  size_t next_loop = 0;
   tcp::acceptor acceptor;
   BlockingPool pool;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> in_flight{0};  // requests read and not yet answered
   std::chrono::milliseconds step;     // how often a connection's deadline is looked at
 
-  explicit Impl(const TransportOptions& o) : options(o), loop(LoopThreads(o)), acceptor(loop) {
+  explicit Impl(const TransportOptions& o) : options(o), loops(MakeLoops(LoopCount(o))), acceptor(*loops[0]) {
     auto shortest = std::min({o.read_timeout, o.write_timeout, o.keep_alive_timeout});
     step = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
                       std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
   }
 
   void Accept();
+  void StopLoops() {
+    for (auto& loop : loops) loop->stop();
+  }
 };
 
 namespace {
@@ -206,7 +224,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ~Session() { EndRequest(); }
 
   void Start() {
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
       ReadHeader();
     } else {
       Arm(server_.options.read_timeout);
@@ -219,7 +237,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  TcpStream& Lowest() { return beast::get_lowest_layer(stream_); }
 
   // Timeouts cancel the pending read or write instead of closing the socket, so a client that went
   // silent half way through its request can still be told so. Arming only moves a deadline; one
@@ -334,7 +352,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       lock.lock();
       while (!pump_ready_) {
         if (pump_wake_.wait_for(lock, std::chrono::milliseconds(100)) == std::cv_status::timeout &&
-            server_.loop.stopped()) {
+            stream_.get_executor().context().stopped()) {
           body_failed_ = true;
           return false;
         }
@@ -448,7 +466,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Close() {
     EndRequest();
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
       closed_ = true;
       timer_.cancel();
       beast::error_code ignored;
@@ -478,7 +496,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   HttpTransport::Impl& server_;
   Stream stream_;
-  asio::steady_timer timer_;
+  Timer timer_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   bool timer_waiting_ = false;
   bool timed_out_ = false;
@@ -505,19 +523,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void HttpTransport::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(loop), [this](beast::error_code ec, tcp::socket socket) {
+  asio::io_context& loop = *loops[next_loop];
+  next_loop = (next_loop + 1) % loops.size();
+  auto socket = std::make_shared<Socket>(loop);
+  acceptor.async_accept(*socket, [this, socket](beast::error_code ec) {
     if (ec) {
       if (!acceptor.is_open() || stopping.load()) return;
       // Out of descriptors or a connection reset before it was accepted: keep accepting.
       return Accept();
     }
     beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    if (ssl) {
-      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(socket), *ssl)->Start();
-    } else {
-      std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket))->Start();
-    }
+    socket->set_option(tcp::no_delay(true), ignored);
+    // Started on its own loop's thread, where everything of the connection runs from then on.
+    asio::post(socket->get_executor(), [this, socket] {
+      if (ssl) {
+        std::make_shared<Session<TlsStream>>(*this, std::move(*socket), *ssl)->Start();
+      } else {
+        std::make_shared<Session<TcpStream>>(*this, std::move(*socket))->Start();
+      }
+    });
     Accept();
   });
 }
@@ -555,7 +579,7 @@ bool HttpTransport::tls() const { return impl_->ssl.has_value(); }
 
 Result<int> HttpTransport::Bind(const std::string& host, int port) {
   beast::error_code ec;
-  tcp::resolver resolver(impl_->loop);
+  tcp::resolver resolver(*impl_->loops[0]);
   auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || found.empty()) return Unavailable(fmt::format("cannot listen on {}:{}: the host name does not resolve", host, port));
   tcp::endpoint endpoint = found.begin()->endpoint();
@@ -577,21 +601,27 @@ Status HttpTransport::Serve() {
   if (impl.stopping.load()) return Status::Ok();
   impl.pool.Start(impl.options.threads);
   impl.Accept();
-  // Once stopping, the loop ends when no request is in flight (idle connections are dropped).
-  asio::steady_timer drain(impl.loop);
+  // Once stopping, the loops end when no request is in flight (idle connections are dropped).
+  asio::steady_timer drain(*impl.loops[0]);
   std::function<void(beast::error_code)> check = [&](beast::error_code) {
     if (impl.stopping.load()) {
       beast::error_code ignored;
       impl.acceptor.close(ignored);
-      if (impl.in_flight.load() <= 0) return impl.loop.stop();
+      if (impl.in_flight.load() <= 0) return impl.StopLoops();
     }
     drain.expires_after(std::chrono::milliseconds(50));
     drain.async_wait(check);
   };
   check({});
+  // The other loops have no work of their own until a connection comes: keep them running.
+  std::vector<asio::executor_work_guard<LoopExecutor>> keep;
   std::vector<std::thread> threads;
-  for (int i = 1; i < LoopThreads(impl.options); ++i) threads.emplace_back([&impl] { impl.loop.run(); });
-  impl.loop.run();
+  for (size_t i = 1; i < impl.loops.size(); ++i) {
+    keep.push_back(asio::make_work_guard(*impl.loops[i]));
+    threads.emplace_back([loop = impl.loops[i].get()] { loop->run(); });
+  }
+  impl.loops[0]->run();
+  impl.StopLoops();
   for (std::thread& t : threads) t.join();
   impl.pool.StopAndJoin();
   return Status::Ok();

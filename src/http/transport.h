@@ -1,7 +1,8 @@
 // HttpTransport: HTTP/1.1 connections (plain or TLS) for the REST frontend, on Boost.Beast/Asio.
-// A few threads run every connection's reads and writes from one event loop; a connection waiting
-// for its next request holds no thread. A request without a body is handled on the loop thread that
-// read it (GET, HEAD). Other requests are handled on a pool of blocking threads, so a write waiting
+// One event loop per core, each on its own thread; a connection is given to one of them (round
+// robin) and all its reads and writes run there, so a connection needs no locking and a connection
+// waiting for its next request holds no thread. A request without a body is handled on the loop
+// thread that read it (GET, HEAD). Other requests are handled on a pool of blocking threads, so a write waiting
 // for the catalog's lock holds no loop thread; the handler pulls the body piece by piece
 // (BodyReader) while the loop reads it from the socket, so an upload is never held in memory. Nothing here knows about routes, JSON or users.
 #pragma once
