@@ -187,16 +187,17 @@ struct HttpTransport::Impl {
   TransportOptions options;
   Handler handler;
   Refusal refusal;
-  std::optional<asio::ssl::context> ssl;  // declared before the loops: streams refer to it
+  // Declared before the loops, whose connections use them until the loops are destroyed.
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> in_flight{0};  // requests read and not yet answered
+  std::chrono::milliseconds step;     // how often a connection's deadline is looked at
+  std::optional<asio::ssl::context> ssl;
   // One event loop per thread; a connection lives on one of them (round robin), the acceptor and
   // the drain check on the first.
   std::vector<std::unique_ptr<asio::io_context>> loops;
   size_t next_loop = 0;
   tcp::acceptor acceptor;
-  BlockingPool pool;
-  std::atomic<bool> stopping{false};
-  std::atomic<int64_t> in_flight{0};  // requests read and not yet answered
-  std::chrono::milliseconds step;     // how often a connection's deadline is looked at
+  BlockingPool pool;  // destroyed first: a task it still holds may hold a connection
 
   explicit Impl(const TransportOptions& o) : options(o), loops(MakeLoops(LoopCount(o))), acceptor(*loops[0]) {
     auto shortest = std::min({o.read_timeout, o.write_timeout, o.keep_alive_timeout});
