@@ -407,7 +407,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     });
   }
 
-  void Refuse(int status, HttpRequest& request, const std::string& why) {
+  void Refuse(int status, const HttpRequest& request, const std::string& why) {
     auto response = std::make_shared<HttpResponse>();
     response->status = status;
     BeginRequest();
