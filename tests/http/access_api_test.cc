@@ -145,6 +145,7 @@ class AccessApi : public ::testing::Test {
         {"/usr/bin/sqlite3", "-cmd", ".timeout 5000", (t_->dir.path() / "data/catalog.db").string(),
          "UPDATE grants SET expires_at = '" + expires_at + "' WHERE id = " + std::to_string(grant)});
     ASSERT_EQ(sql.exit_code, 0) << sql.err;
+    ServerTest::AwaitOtherProcessChanges();
   }
 
   std::unique_ptr<ServerTest> t_;

@@ -69,6 +69,7 @@ class DatasetText : public ::testing::Test {
     sqlite3_free(error);
     sqlite3_close(db);
     ASSERT_EQ(rc, SQLITE_OK) << message;
+    ServerTest::AwaitOtherProcessChanges();  // this connection is not the server's: another process to it
   }
 
   std::unique_ptr<ServerTest> t_;

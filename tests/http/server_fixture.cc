@@ -123,7 +123,14 @@ void ServerTest::StopServer() {
 
 CommandResult ServerTest::Edl(std::vector<std::string> args) const {
   args.insert(args.begin(), {EdlBinary(), "-c", config.string()});
-  return RunCommand(args);
+  CommandResult result = RunCommand(args);
+  AwaitOtherProcessChanges();
+  return result;
+}
+
+void ServerTest::AwaitOtherProcessChanges() {
+  // The server's window is 1 ms (kEpochsMaxAge in src/http/api_server.cc); twice that is enough.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 void ServerTest::DeployDataset(const std::string& yaml) const {

@@ -67,8 +67,12 @@ class ServerTest {
   void StartServer(std::vector<std::string> extra_args = {});
   void StopServer();
 
-  // Runs the `edl` binary against the instance.
+  // Runs the `edl` binary against the instance; returns once its changes reach the server's
+  // requests (AwaitOtherProcessChanges).
   CommandResult Edl(std::vector<std::string> args) const;
+  // Waits out the server's window for changes another process committed to the catalog (the CLI,
+  // sqlite3): they hold for requests arriving 1 ms or more after their commit (docs/security.md).
+  static void AwaitOtherProcessChanges();
   // Deploys a dataset from YAML text.
   void DeployDataset(const std::string& yaml) const;
   // A new user with a token; returns the token.
