@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -300,16 +301,14 @@ struct ApiServer::Impl {
   }
 
   // Text log lines carry no control characters, so nothing a client sends can forge a line.
-  static std::string Escaped(std::string_view text) {
-    std::string out;
+  static void AppendEscaped(std::string& out, std::string_view text) {
     for (char c : text) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned char>(c));
       } else {
         out += c;
       }
     }
-    return out;
   }
 
   void Log(const std::string& request_id, const std::string& method, const std::string& route, int status,
@@ -323,9 +322,23 @@ struct ApiServer::Impl {
       if (!error.empty()) j["error"] = error;
       line = j.dump();
     } else {
-      line = fmt::format("{} {} {} {} {} {:.1f}ms{}{}", FormatTimestamp(state.services.clock.Now()), request_id,
-                         Escaped(method), Escaped(route), status, seconds * 1000, user.empty() ? "" : " user=" + user,
-                         error.empty() ? "" : " error=\"" + Escaped(error) + "\"");
+      line = FormatTimestamp(state.services.clock.Now());
+      line += ' ';
+      line += request_id;
+      line += ' ';
+      AppendEscaped(line, method);
+      line += ' ';
+      AppendEscaped(line, route);
+      fmt::format_to(std::back_inserter(line), " {} {:.1f}ms", status, seconds * 1000);
+      if (!user.empty()) {
+        line += " user=";
+        line += user;
+      }
+      if (!error.empty()) {
+        line += " error=\"";
+        AppendEscaped(line, error);
+        line += '"';
+      }
     }
     line += '\n';
     std::lock_guard lock(log_mutex);

@@ -449,9 +449,14 @@ TEST_F(ApiServer, RequestsThatCouldExhaustMemoryOrForgeLogsAreRefused) {
   EXPECT_THAT(response, HasSubstr("413"));
   EXPECT_THAT(response, HasSubstr("take no body"));
   // Control characters from a client never start a new log line.
-  t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token, "{\"x\\nFORGED LINE\": 1}");
+  t_->Send("POST", "/v1/datasets/sales-orders/ingest", t_->admin_token,
+           "{\"sources\": [\"drop:\"], \"x\\nFORGED LINE\": 1}");  // an unknown field, named in the error
+  t_->Get("/v1/nothing%0AFORGED%20PATH", t_->alice_token);  // an unmatched path is logged as sent
   std::string log = t_->ServerLog();
   EXPECT_THAT(log, Not(HasSubstr("\nFORGED LINE")));
+  EXPECT_THAT(log, Not(HasSubstr("\nFORGED PATH")));
+  EXPECT_THAT(log, HasSubstr("x\\x0aFORGED LINE"));  // kept, escaped
+  EXPECT_THAT(log, HasSubstr("/v1/nothing\\x0aFORGED PATH 404"));
   EXPECT_EQ(t_->Get("/healthz", "").status, 200);
 }
 
