@@ -193,9 +193,14 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   auto add = [&](std::string method, std::string path, bool authenticated, Handler handler) {
     routes.push_back({std::move(method), std::move(path), authenticated, std::move(handler)});
   };
+  // A read answered from memory when its caches hold (see Route::quick).
+  auto add_quick = [&](std::string method, std::string path, bool authenticated, Handler handler) {
+    add(std::move(method), std::move(path), authenticated, std::move(handler));
+    routes.back().quick = true;
+  };
 
   // ---- Health and operations.
-  add("GET", "/healthz", false, [](Call& call) {
+  add_quick("GET", "/healthz", false, [](Call& call) {
     call.Reply(200, {{"status", "ok"}});
     return Status::Ok();
   });
@@ -217,7 +222,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     call.response.set_content(Metrics(*s), "text/plain; version=0.0.4");
     return Status::Ok();
   });
-  add("GET", "/v1/openapi.json", true, [](Call& call) {
+  add_quick("GET", "/v1/openapi.json", true, [](Call& call) {
     call.response.status = 200;
     call.response.set_content(std::string(OpenApiDocument()), "application/json");
     return Status::Ok();
@@ -239,7 +244,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
   });
 
   // ---- Datasets and updates.
-  add("GET", "/v1/datasets", true, [s](Call& call) {
+  add_quick("GET", "/v1/datasets", true, [s](Call& call) {
     DatasetQuery query;
     if (auto tier = call.Query("tier")) {
       ASSIGN_OR_RETURN(query.tier, ParseTier(*tier));
@@ -271,7 +276,7 @@ std::vector<Route> MakeRoutes(ServerState* state) {
     call.ReplyText(200, std::move(body));
     return Status::Ok();
   });
-  add("GET", "/v1/datasets/{name}", true, [s](Call& call) {
+  add_quick("GET", "/v1/datasets/{name}", true, [s](Call& call) {
     ASSIGN_OR_RETURN(AuthorizedSummary a, AuthorizedDataset(*s, call, DatasetAction::kMetadata));
     std::string body;
     s->texts.AppendText(a.summary, AccessOf(a.scope, a.summary.record, s->services.authorizer.Now()), body);

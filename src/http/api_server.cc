@@ -211,14 +211,19 @@ struct CompiledRoute {
   std::vector<std::string> segments;
 };
 
-bool Match(const CompiledRoute& route, const std::vector<std::string_view>& parts,
-           std::map<std::string, std::string>& out) {
+bool SegmentsMatch(const CompiledRoute& route, const std::vector<std::string_view>& parts) {
   if (route.segments.size() != parts.size()) return false;
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& segment = route.segments[i];
     bool variable = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
     if (variable ? parts[i].empty() : segment != parts[i]) return false;
   }
+  return true;
+}
+
+bool Match(const CompiledRoute& route, const std::vector<std::string_view>& parts,
+           std::map<std::string, std::string>& out) {
+  if (!SegmentsMatch(route, parts)) return false;
   out.clear();
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& segment = route.segments[i];
@@ -344,6 +349,17 @@ struct ApiServer::Impl {
     std::lock_guard lock(log_mutex);
     log_buffer += line;
     if (log_buffer.size() >= 256 * 1024) WriteLogLocked();
+  }
+
+  // Whether the request's route is answered from memory (Route::quick): the transport handles it on
+  // its event loop, everything else on the blocking threads.
+  bool Quick(const http::HttpRequest& request) const {
+    std::vector<std::string_view> parts = http::SplitPath(request.path);
+    const std::string_view method = request.method == "HEAD" ? "GET" : request.method;
+    for (const http::CompiledRoute& route : routes) {
+      if (route.route.method == method && http::SegmentsMatch(route, parts)) return route.route.quick;
+    }
+    return false;
   }
 
   void Handle(const http::HttpRequest& request, http::HttpResponse& response, const http::BodyReader* body) {
@@ -475,6 +491,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ApiServices& services
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   Impl* raw = &impl;
+  options.on_loop = [raw](const http::HttpRequest& q) { return raw->Quick(q); };
   auto handler = [raw](const http::HttpRequest& q, http::HttpResponse& r, const http::BodyReader* body) {
     raw->Handle(q, r, body);
   };

@@ -45,6 +45,9 @@ struct Route {
   std::string path;  // "/v1/datasets/{name}"
   bool authenticated = true;
   Handler handler;
+  // Answered from memory in the common case (caches, constants): handled on the event loop. Every
+  // other route runs on the blocking threads (TransportOptions::on_loop).
+  bool quick = false;
 };
 
 struct ServerState {

@@ -324,13 +324,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     expect_continue_ = has_body && SameName(request_.get_header_value("Expect"), "100-continue");
     auto response = std::make_shared<HttpResponse>();
-    if (request_.method == "GET" || request_.method == "HEAD") {
-      // Reads: handled right here, on the loop.
+    if ((request_.method == "GET" || request_.method == "HEAD") &&
+        (!server_.options.on_loop || server_.options.on_loop(request_))) {
+      // Quick reads: handled right here, on the loop.
       server_.handler(request_, *response, nullptr);
       body_complete_ = true;
       return Write(std::move(response));
     }
-    // Writes may wait for the catalog's write lock: on the pool, so the loop keeps serving reads.
+    // Writes may wait for the catalog's write lock, other reads may take long: on the pool, so the
+    // loop keeps serving its other connections.
     if (!has_body) body_complete_ = true;
     server_.pool.Submit([self = this->shared_from_this(), response, bodyless, has_body] {
       BodyReader empty = [](const BodySink&) { return true; };

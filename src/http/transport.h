@@ -1,10 +1,11 @@
 // HttpTransport: HTTP/1.1 connections (plain or TLS) for the REST frontend, on Boost.Beast/Asio.
 // One event loop per core, each on its own thread; a connection is given to one of them (round
 // robin) and all its reads and writes run there, so a connection needs no locking and a connection
-// waiting for its next request holds no thread. A request without a body is handled on the loop
-// thread that read it (GET, HEAD). Other requests are handled on a pool of blocking threads, so a write waiting
-// for the catalog's lock holds no loop thread; the handler pulls the body piece by piece
-// (BodyReader) while the loop reads it from the socket, so an upload is never held in memory. Nothing here knows about routes, JSON or users.
+// waiting for its next request holds no thread. A GET or HEAD that TransportOptions::on_loop calls
+// quick is handled on the loop thread that read it. Other requests are handled on a pool of
+// blocking threads, so a write waiting for the catalog's lock or a slow query holds no loop thread;
+// the handler pulls the body piece by piece (BodyReader) while the loop reads it from the socket, so
+// an upload is never held in memory. Nothing here knows about routes, JSON or users.
 #pragma once
 
 #include <chrono>
@@ -56,8 +57,13 @@ using BodySink = std::function<bool(const char* data, size_t size)>;
 using BodyReader = std::function<bool(const BodySink& sink)>;
 
 struct TransportOptions {
-  int threads = 16;                  // blocking threads for requests other than GET and HEAD; the loop
-                                     // runs on one per core (at least 2, at most `threads`)
+  int threads = 16;                  // blocking threads for requests not handled on the loops; the
+                                     // loops run one per core (at least 2, at most `threads`)
+  // Which GET and HEAD requests are handled on the loop that read them: those answered from memory.
+  // Any request it does not accept (or every one but GET and HEAD when unset) goes to the blocking
+  // threads, so one slow read (a query over a large audit log) never holds up the other
+  // connections of its loop.
+  std::function<bool(const HttpRequest& request)> on_loop;
   int64_t max_body_bytes = 1 << 20;  // larger announced bodies are refused (413) before any handler
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
