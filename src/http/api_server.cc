@@ -355,7 +355,8 @@ struct ApiServer::Impl {
   // its event loop, everything else on the blocking threads.
   bool Quick(const http::HttpRequest& request) const {
     std::vector<std::string_view> parts = http::SplitPath(request.path);
-    const std::string_view method = request.method == "HEAD" ? "GET" : request.method;
+    std::string_view method = request.method;
+    if (method == "HEAD") method = "GET";
     for (const http::CompiledRoute& route : routes) {
       if (route.route.method == method && http::SegmentsMatch(route, parts)) return route.route.quick;
     }
