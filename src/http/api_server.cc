@@ -221,17 +221,28 @@ bool SegmentsMatch(const CompiledRoute& route, const std::vector<std::string_vie
   return true;
 }
 
-bool Match(const CompiledRoute& route, const std::vector<std::string_view>& parts,
-           std::map<std::string, std::string>& out) {
-  if (!SegmentsMatch(route, parts)) return false;
-  out.clear();
+// The route for `method` on a path split into `parts` (GET routes serve HEAD too), or null. When
+// given, `allowed` collects the methods of the routes whose path matched but whose method did not.
+const CompiledRoute* FindRoute(const std::vector<CompiledRoute>& routes, std::string_view method,
+                               const std::vector<std::string_view>& parts, std::vector<std::string>* allowed) {
+  for (const CompiledRoute& route : routes) {
+    if (!SegmentsMatch(route, parts)) continue;
+    if (route.route.method == method || (method == "HEAD" && route.route.method == "GET")) return &route;
+    if (allowed != nullptr) allowed->push_back(route.route.method);
+  }
+  return nullptr;
+}
+
+// The values of a matched route's {variables}, by name.
+std::map<std::string, std::string> Captures(const CompiledRoute& route, const std::vector<std::string_view>& parts) {
+  std::map<std::string, std::string> out;
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& segment = route.segments[i];
     if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
       out.emplace(segment.substr(1, segment.size() - 2), std::string(parts[i]));
     }
   }
-  return true;
+  return out;
 }
 
 // Query parameters that carry credentials are refused outright: URLs end up in proxy and shell logs.
@@ -354,13 +365,8 @@ struct ApiServer::Impl {
   // Whether the request's route is answered from memory (Route::quick): the transport handles it on
   // its event loop, everything else on the blocking threads.
   bool Quick(const http::HttpRequest& request) const {
-    std::vector<std::string_view> parts = http::SplitPath(request.path);
-    std::string_view method = request.method;
-    if (method == "HEAD") method = "GET";
-    for (const http::CompiledRoute& route : routes) {
-      if (route.route.method == method && http::SegmentsMatch(route, parts)) return route.route.quick;
-    }
-    return false;
+    const http::CompiledRoute* route = http::FindRoute(routes, request.method, http::SplitPath(request.path), nullptr);
+    return route != nullptr && route->route.quick;
   }
 
   void Handle(const http::HttpRequest& request, http::HttpResponse& response, const http::BodyReader* body) {
@@ -379,19 +385,9 @@ struct ApiServer::Impl {
 
     try {
       std::vector<std::string_view> parts = http::SplitPath(request.path);
-      const http::CompiledRoute* matched = nullptr;
       std::vector<std::string> allowed;
-      std::map<std::string, std::string> captured;
-      for (const http::CompiledRoute& route : routes) {
-        if (!http::Match(route, parts, captured)) continue;
-        if (route.route.method != request.method && !(request.method == "HEAD" && route.route.method == "GET")) {
-          allowed.push_back(route.route.method);
-          continue;
-        }
-        matched = &route;
-        call.path = std::move(captured);
-        break;
-      }
+      const http::CompiledRoute* matched = http::FindRoute(routes, request.method, parts, &allowed);
+      if (matched != nullptr) call.path = http::Captures(*matched, parts);
       if (http::QueryCarriesToken(request)) {
         fail(400, "invalid_argument",
              "credentials are not accepted in the query string; send them as 'Authorization: Bearer <token>'");
