@@ -160,12 +160,6 @@ Status BodyFields::Finish() const {
 
 namespace {
 
-// How old the catalog epochs a request is checked against may be (Catalog::RecentEpochs): a
-// revocation, expiry of a cache or new update committed by another process (the CLI, a second
-// server) reaches this server's requests at most this long after its commit; one committed by this
-// server, at once. It spares each request a catalog read transaction (docs/security.md).
-constexpr std::chrono::microseconds kEpochsMaxAge{1000};
-
 int HttpStatusFor(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return 200;
@@ -418,7 +412,7 @@ struct ApiServer::Impl {
             response.set_header("WWW-Authenticate", "Bearer");
             fail(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'");
           } else {
-            Result<Identity> identity = state.services.users.Authenticate(header.substr(kBearer.size()), http::kEpochsMaxAge);
+            Result<Identity> identity = state.services.users.Authenticate(header.substr(kBearer.size()), ApiServer::kCatalogEpochsMaxAge);
             if (!identity.ok()) {
               authenticated = false;
               response.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");

@@ -1,8 +1,9 @@
 // ApiServer: the REST frontend of `edl serve` (docs/api.md). Parses HTTP requests, authenticates
 // the bearer token, asks the Authorizer, calls one service and renders JSON; errors become one JSON
 // shape with the status from the error table. No policy, SQL or file paths live here. The server
-// borrows every service (they must outlive it); its handlers run on a bounded thread pool
-// (server.threads). Start/Stop may be called from any thread.
+// borrows every service (they must outlive it); routes answered from memory run on the transport's
+// event loops, all others on a bounded thread pool (server.threads). Start/Stop may be called from
+// any thread.
 #pragma once
 
 #include <chrono>
@@ -47,6 +48,12 @@ std::string_view OpenApiDocument();
 
 class ApiServer {
  public:
+  // How old the catalog epochs a request is checked against may be (Catalog::RecentEpochs): a
+  // revocation, expiry of a cache or new update committed by another process (the CLI, a second
+  // server) reaches this server's requests at most this long after its commit; one committed by
+  // this server, at once. It spares each request a catalog read transaction (docs/security.md).
+  static constexpr std::chrono::microseconds kCatalogEpochsMaxAge{1000};
+
   static Result<std::unique_ptr<ApiServer>> Create(const ApiServices& services, const ServerConfig& config);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;

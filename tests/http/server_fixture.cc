@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http/api_server.h"
+
 extern char** environ;
 
 namespace edl::testing {
@@ -129,8 +131,7 @@ CommandResult ServerTest::Edl(std::vector<std::string> args) const {
 }
 
 void ServerTest::AwaitOtherProcessChanges() {
-  // The server's window is 1 ms (kEpochsMaxAge in src/http/api_server.cc); twice that is enough.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::this_thread::sleep_for(2 * ApiServer::kCatalogEpochsMaxAge);
 }
 
 void ServerTest::DeployDataset(const std::string& yaml) const {

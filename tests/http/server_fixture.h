@@ -71,7 +71,7 @@ class ServerTest {
   // requests (AwaitOtherProcessChanges).
   CommandResult Edl(std::vector<std::string> args) const;
   // Waits out the server's window for changes another process committed to the catalog (the CLI,
-  // sqlite3): they hold for requests arriving 1 ms or more after their commit (docs/security.md).
+  // sqlite3): twice ApiServer::kCatalogEpochsMaxAge (docs/security.md).
   static void AwaitOtherProcessChanges();
   // Deploys a dataset from YAML text.
   void DeployDataset(const std::string& yaml) const;
