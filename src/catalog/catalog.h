@@ -249,7 +249,7 @@ class Catalog {
   virtual Status Read(const std::function<Status(CatalogTransaction&)>& fn) = 0;
   // Runs `fn` in a serialized write transaction: committed when fn returns OK, rolled back otherwise
   // (fn's error is returned). Waits for concurrent writers up to the busy timeout, then Unavailable.
-  virtual Status Write(const std::function<Status(CatalogTransaction&)>& fn) = 0;
+  Status Write(const std::function<Status(CatalogTransaction&)>& fn);
 
   // The catalog's epochs (CatalogTransaction::Epochs) as a read transaction begun less than
   // `max_age` ago, and after the last write any Catalog in this process committed, saw them; read
@@ -260,8 +260,8 @@ class Catalog {
   Result<CatalogEpochs> RecentEpochs(std::chrono::microseconds max_age);
 
  protected:
-  // Implementations call it after every committed write (see RecentEpochs).
-  static void NoteCommit();
+  // Write as the implementation does it; Write itself counts the commits RecentEpochs looks at.
+  virtual Status WriteTransaction(const std::function<Status(CatalogTransaction&)>& fn) = 0;
 
  private:
   struct EpochsSeen {

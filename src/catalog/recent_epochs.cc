@@ -1,4 +1,5 @@
-// Catalog::RecentEpochs: the catalog epochs from memory while they are young enough.
+// Catalog::RecentEpochs: the catalog epochs from memory while they are young enough; Catalog::Write
+// counts this process's commits for it.
 #include <atomic>
 
 #include "catalog/catalog.h"
@@ -11,7 +12,11 @@ std::atomic<uint64_t> process_commits{0};
 
 }  // namespace
 
-void Catalog::NoteCommit() { process_commits.fetch_add(1, std::memory_order_release); }
+Status Catalog::Write(const std::function<Status(CatalogTransaction&)>& fn) {
+  Status status = WriteTransaction(fn);
+  if (status.ok()) process_commits.fetch_add(1, std::memory_order_release);
+  return status;
+}
 
 Result<CatalogEpochs> Catalog::RecentEpochs(std::chrono::microseconds max_age) {
   // Both taken before the read begins, so the reading is never credited with more than it saw.

@@ -1606,7 +1606,7 @@ Status SqliteCatalog::Run(const sqlite::Connection& connection, bool write,
   return txn.Commit();
 }
 
-Status SqliteCatalog::Write(const std::function<Status(CatalogTransaction&)>& fn) {
+Status SqliteCatalog::WriteTransaction(const std::function<Status(CatalogTransaction&)>& fn) {
   if (writer_thread_.load() == std::this_thread::get_id()) {
     return Internal(
         fmt::format("Catalog::Write on '{}' called inside another Write on the same thread; nested "
@@ -1622,9 +1622,7 @@ Status SqliteCatalog::Write(const std::function<Status(CatalogTransaction&)>& fn
   if (writer_->InTransaction()) {  // a failed rollback left one open
     RETURN_IF_ERROR(writer_->Exec("ROLLBACK", "end an abandoned transaction"));
   }
-  Status status = Run(*writer_, /*write=*/true, fn);
-  if (status.ok()) NoteCommit();
-  return status;
+  return Run(*writer_, /*write=*/true, fn);
 }
 
 Status SqliteCatalog::Read(const std::function<Status(CatalogTransaction&)>& fn) {

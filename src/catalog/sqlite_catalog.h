@@ -45,7 +45,6 @@ class SqliteCatalog final : public Catalog {
   std::string Describe() const override { return "sqlite:" + path_; }
 
   Status Read(const std::function<Status(CatalogTransaction&)>& fn) override;
-  Status Write(const std::function<Status(CatalogTransaction&)>& fn) override;
 
   // The private constructor's key: only Open() makes a SqliteCatalog.
   class Key {
@@ -54,6 +53,9 @@ class SqliteCatalog final : public Catalog {
   };
   SqliteCatalog(Key, std::string path, const Clock& clock, const SqliteCatalogOptions& options,
                 std::unique_ptr<sqlite::Connection> writer, int schema_version);
+
+ protected:
+  Status WriteTransaction(const std::function<Status(CatalogTransaction&)>& fn) override;
 
  private:
   Result<std::unique_ptr<sqlite::Connection>> AcquireReader();
